@@ -1,0 +1,355 @@
+"""Read and validate `opjord.toml` (structure only; data checks live in `read`).
+
+Relative paths are resolved against the config file's folder, never the
+current directory.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from pipeline.errors import Problems
+
+DEFAULT_CONFIG_NAME = "opjord.toml"
+
+# Basemaps the web map knows by name; "none" gives a map with data layers only.
+BASEMAPS = ("osm", "topowebb_nedtonad", "topowebb", "none", "custom")
+
+
+@dataclass(frozen=True)
+class VectorSource:
+    """A vector input: `role` is e.g. "boundary", "agricultural_land" or "plan:op2017"."""
+
+    role: str
+    path: Path
+    table: str  # config table for messages, e.g. "[[plans]] op2017"
+    layer: str | None = None
+    crs: str | None = None
+
+
+@dataclass(frozen=True)
+class AgriculturalSource(VectorSource):
+    """Agricultural land: features whose `class_column` is one of `classes` count.
+
+    `classes` are in priority order: where two classes overlap, the first wins.
+    """
+
+    class_column: str = "agoslag"
+    classes: tuple[str, ...] = ("Åker", "Bete")
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    key: str
+    label: str
+    source: VectorSource
+    id_column: str | None = None
+    name_column: str | None = None
+    type_column: str | None = None
+    baseline: bool = False
+    agricultural_land: AgriculturalSource | None = None  # None: the shared layer
+
+
+@dataclass(frozen=True)
+class LandcoverConfig:
+    """Land-cover raster (e.g. NMD): pixels with `agricultural_codes` count."""
+
+    path: Path
+    agricultural_codes: tuple[int, ...] = (3,)
+    nodata: float | None = None
+    crs: str | None = None
+    exclude_nodata: bool = False  # True: nodata leaves the denominator
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    processed: Path
+    maps: Path
+    reports: Path
+
+
+@dataclass(frozen=True)
+class WebmapConfig:
+    basemap: str = "osm"
+    tile_url: str | None = None  # only for basemap = "custom"
+    attribution: str | None = None  # only for basemap = "custom"
+    simplify_tolerance_m: float = 2.0  # simplification in EPSG:3006, metres
+    context_buffer_m: float = 1000.0  # all farmland is shown within this distance of areas
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    url: str = "https://epub.sjv.se/inspire/inspire/wfs"
+    layer_latest: str = "inspire:senaste_arslager_block"
+    layer_years: str = "inspire:arslager_block"
+    page_size: int = 5000
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    kommun: str
+    kommunkod: str | None
+    agricultural_land: AgriculturalSource
+    plans: tuple[PlanConfig, ...]
+    output: OutputConfig
+    boundary: VectorSource | None = None
+    landcover: LandcoverConfig | None = None
+    webmap: WebmapConfig = field(default_factory=WebmapConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+
+    @property
+    def root(self) -> Path:
+        """The config file's folder: relative paths start here."""
+        return self.path.parent
+
+    @property
+    def baseline(self) -> PlanConfig:
+        return next(p for p in self.plans if p.baseline)
+
+    def agricultural_for(self, plan: PlanConfig) -> AgriculturalSource:
+        """The agricultural layer a plan is measured against."""
+        return plan.agricultural_land or self.agricultural_land
+
+    def vector_sources(self) -> list[VectorSource]:
+        """Every vector input once, in a stable order."""
+        sources: list[VectorSource] = []
+        if self.boundary is not None:
+            sources.append(self.boundary)
+        sources.append(self.agricultural_land)
+        for plan in self.plans:
+            sources.append(plan.source)
+            if plan.agricultural_land is not None:
+                sources.append(plan.agricultural_land)
+        return sources
+
+
+_KEYS: dict[str, set[str]] = {
+    "": {"project", "boundary", "agricultural_land", "landcover", "plans", "output",
+         "webmap", "fetch"},
+    "project": {"kommun", "kommunkod"},
+    "boundary": {"path", "layer", "crs"},
+    "agricultural_land": {"path", "layer", "crs", "class_column", "classes"},
+    "landcover": {"path", "agricultural_codes", "nodata", "crs", "exclude_nodata"},
+    "plans": {"key", "label", "path", "layer", "crs", "id_column", "name_column",
+              "type_column", "baseline", "agricultural_land"},
+    "output": {"processed", "maps", "reports"},
+    "webmap": {"basemap", "tile_url", "attribution", "simplify_tolerance_m",
+               "context_buffer_m"},
+    "fetch": {"url", "layer_latest", "layer_years", "page_size"},
+}
+
+_PLAN_KEY = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+class _Reader:
+    """Typed access to one TOML table, collecting problems instead of raising."""
+
+    def __init__(self, cfg_path: Path, table: str, data: Any, problems: Problems,
+                 allowed: set[str]):
+        self.cfg_path, self.table, self.problems = cfg_path, table, problems
+        if not isinstance(data, dict):
+            self.fail("", f"must be a table, not {type(data).__name__}",
+                      "write it as a [table] section")
+            data = {}
+        self.data: dict[str, Any] = data
+        for key in sorted(set(data) - allowed):
+            hint = ", ".join(f"`{k}`" for k in sorted(allowed))
+            self.fail(key, "is not a known key",
+                      f"remove it or correct its spelling; known keys here: {hint}")
+
+    def fail(self, key: str, problem: str, fix: str) -> None:
+        where = f"{self.table} `{key}`" if key else self.table
+        self.problems.add(f"{self.cfg_path}: {where} {problem}. Fix: {fix}.")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *,
+            required: bool = False) -> Any:
+        if key not in self.data:
+            if required:
+                self.fail(key, "is missing", f"add `{key} = …` to {self.table}")
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            self.fail(key, f"must be a {names}, not {value!r}", f"write a {names} value")
+            return default
+        if isinstance(value, str) and not value.strip():
+            self.fail(key, "is empty", "give a value or remove the key")
+            return default
+        return value
+
+    def path(self, key: str, *, required: bool = True, must_exist: bool = True) -> Path | None:
+        value = self.get(key, str, required=required)
+        if value is None:
+            return None
+        path = Path(value)
+        if not path.is_absolute():
+            path = (self.cfg_path.parent / path).resolve()
+        if must_exist and not path.exists():
+            self.fail(key, f"points at {path}, which does not exist",
+                      "correct the path (relative paths start at the config file's folder)")
+        return path
+
+    def crs(self, key: str = "crs") -> str | None:
+        value = self.get(key, str)
+        if value is not None:
+            try:
+                CRS.from_user_input(value)
+            except CRSError:
+                self.fail(key, f"= {value!r} is not a CRS pyproj knows",
+                          'write it as "EPSG:3006" (or the code your data really uses)')
+                return None
+        return value
+
+
+def _vector(r: _Reader, role: str) -> VectorSource | None:
+    path = r.path("path")
+    if path is None:
+        return None
+    return VectorSource(role=role, path=path, table=r.table, layer=r.get("layer", str),
+                        crs=r.crs())
+
+
+def _agricultural(r: _Reader, role: str) -> AgriculturalSource | None:
+    base = _vector(r, role)
+    class_column = r.get("class_column", str, "agoslag")
+    classes = r.get("classes", list, ["Åker", "Bete"])
+    if not classes or not all(isinstance(c, str) and c for c in classes):
+        r.fail("classes", "must be a non-empty list of class values",
+               'write e.g. classes = ["Åker", "Bete"]')
+        classes = ["?"]
+    if len(set(classes)) != len(classes):
+        r.fail("classes", "lists a class twice", "list each class once, in priority order")
+    if base is None:
+        return None
+    return AgriculturalSource(role=base.role, path=base.path, table=base.table,
+                              layer=base.layer, crs=base.crs, class_column=class_column,
+                              classes=tuple(classes))
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the TOML config at `path`; raise InputError listing every problem."""
+    cfg_path = Path(path).resolve()
+    problems = Problems()
+    if not cfg_path.is_file():
+        problems.add(f"{cfg_path}: the config file does not exist. Fix: pass --config PATH, or "
+                     f"run in a folder with an {DEFAULT_CONFIG_NAME} (the repository's own points "
+                     "at the demo data).")
+        problems.raise_if_any()
+    try:
+        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.add(f"{cfg_path}: not valid TOML ({exc}). Fix: correct the syntax; strings "
+                     'need double quotes, e.g. path = "data/raw/x.gpkg".')
+        problems.raise_if_any()
+
+    top = _Reader(cfg_path, "the config file", raw, problems, _KEYS[""])
+    project = _Reader(cfg_path, "[project]", raw.get("project", {}), problems, _KEYS["project"])
+    kommun = project.get("kommun", str, "Norrköping")
+    kommunkod = project.get("kommunkod", str)
+
+    boundary = None
+    if "boundary" in raw:
+        boundary = _vector(_Reader(cfg_path, "[boundary]", raw["boundary"], problems,
+                                   _KEYS["boundary"]), "boundary")
+
+    agricultural = None
+    if "agricultural_land" not in raw:
+        top.fail("agricultural_land", "is missing",
+                 'add an [agricultural_land] table with path = "…" to the field blocks')
+    else:
+        agricultural = _agricultural(
+            _Reader(cfg_path, "[agricultural_land]", raw["agricultural_land"], problems,
+                    _KEYS["agricultural_land"]), "agricultural_land")
+
+    landcover = None
+    if "landcover" in raw:
+        r = _Reader(cfg_path, "[landcover]", raw["landcover"], problems, _KEYS["landcover"])
+        lc_path = r.path("path")
+        codes = r.get("agricultural_codes", list, [3])
+        if not codes or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes):
+            r.fail("agricultural_codes", "must be a non-empty list of integer class codes",
+                   "write e.g. agricultural_codes = [3] (NMD åkermark)")
+            codes = [3]
+        nodata = r.get("nodata", (int, float))
+        if lc_path is not None:
+            landcover = LandcoverConfig(path=lc_path, agricultural_codes=tuple(codes),
+                                        nodata=None if nodata is None else float(nodata),
+                                        crs=r.crs(),
+                                        exclude_nodata=r.get("exclude_nodata", bool, False))
+
+    plans: list[PlanConfig] = []
+    raw_plans = raw.get("plans", [])
+    if not isinstance(raw_plans, list) or not raw_plans:
+        top.fail("plans", "has no plan", "add at least one [[plans]] table with key, label, path")
+        raw_plans = []
+    for i, raw_plan in enumerate(raw_plans, start=1):
+        key = raw_plan.get("key") if isinstance(raw_plan, dict) else None
+        r = _Reader(cfg_path, f"[[plans]] #{i}" + (f" ({key})" if isinstance(key, str) else ""),
+                    raw_plan, problems, _KEYS["plans"])
+        key = r.get("key", str, required=True)
+        if key is not None and not _PLAN_KEY.match(key):
+            r.fail("key", f"= {key!r} is not a usable plan key",
+                   "use lower-case letters, digits and _ starting with a letter, e.g. op2017")
+        source = _vector(r, f"plan:{key}")
+        own_agri = None
+        if "agricultural_land" in r.data:
+            own_agri = _agricultural(
+                _Reader(cfg_path, f"{r.table} agricultural_land", r.data["agricultural_land"],
+                        problems, _KEYS["agricultural_land"]), f"agricultural_land:{key}")
+        if key and source:
+            plans.append(PlanConfig(
+                key=key, label=r.get("label", str, key), source=source,
+                id_column=r.get("id_column", str), name_column=r.get("name_column", str),
+                type_column=r.get("type_column", str), baseline=r.get("baseline", bool, False),
+                agricultural_land=own_agri))
+    keys = [p.key for p in plans]
+    for dup in sorted({k for k in keys if keys.count(k) > 1}):
+        problems.add(f"{cfg_path}: [[plans]] key {dup!r} is used by more than one plan. "
+                     "Fix: give every plan its own key.")
+    baselines = [p.key for p in plans if p.baseline]
+    if plans and len(baselines) != 1:
+        problems.add(f"{cfg_path}: [[plans]] must have exactly one plan with baseline = true "
+                     f"(found {len(baselines)}: {', '.join(baselines) or 'none'}). Fix: mark the "
+                     "plan everything is compared with (ÖP 2017) with baseline = true.")
+
+    out = _Reader(cfg_path, "[output]", raw.get("output", {}), problems, _KEYS["output"])
+    output = OutputConfig(*(out.path(k, required=False, must_exist=False)
+                            or (cfg_path.parent / default).resolve()
+                            for k, default in (("processed", "data/processed"), ("maps", "maps"),
+                                               ("reports", "reports"))))
+
+    w = _Reader(cfg_path, "[webmap]", raw.get("webmap", {}), problems, _KEYS["webmap"])
+    basemap = w.get("basemap", str, "osm")
+    if basemap not in BASEMAPS:
+        w.fail("basemap", f"= {basemap!r} is not one of {', '.join(BASEMAPS)}",
+               'use "osm", "topowebb_nedtonad", "none", or "custom" with tile_url and attribution')
+        basemap = "osm"
+    webmap = WebmapConfig(
+        basemap=basemap, tile_url=w.get("tile_url", str), attribution=w.get("attribution", str),
+        simplify_tolerance_m=w.get("simplify_tolerance_m", float, 2.0),
+        context_buffer_m=w.get("context_buffer_m", float, 1000.0))
+    if basemap == "custom" and not (webmap.tile_url and webmap.attribution):
+        w.fail("basemap", '= "custom" needs tile_url and attribution',
+               "add tile_url = \"https://…/{z}/{x}/{y}.png\" and attribution = \"© …\"")
+
+    f = _Reader(cfg_path, "[fetch]", raw.get("fetch", {}), problems, _KEYS["fetch"])
+    fetch = FetchConfig(**{k: v for k, v in (
+        ("url", f.get("url", str)), ("layer_latest", f.get("layer_latest", str)),
+        ("layer_years", f.get("layer_years", str)), ("page_size", f.get("page_size", int)),
+    ) if v is not None})
+
+    problems.raise_if_any()
+    assert agricultural is not None
+    return Config(path=cfg_path, kommun=kommun, kommunkod=kommunkod,
+                  agricultural_land=agricultural, plans=tuple(plans), output=output,
+                  boundary=boundary, landcover=landcover, webmap=webmap, fetch=fetch)
