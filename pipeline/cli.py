@@ -1,5 +1,152 @@
-"""Command line `opjord` (placeholder while the foundation is built)."""
+"""The `opjord` command line: run, analyse, validate, map, report, fetch, demo.
+
+Exit codes: 0 success, 2 bad input or config (one paragraph per problem, no
+traceback), 1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline import __version__, fmt
+from pipeline.config import DEFAULT_CONFIG_NAME, Config, load_config
+from pipeline.errors import InputError
+
+log = logging.getLogger("pipeline")
 
 
-def main() -> int:
-    raise SystemExit(0)
+class _Formatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = time.perf_counter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = {"WARNING": "varning: ", "ERROR": "fel: "}.get(record.levelname, "")
+        return f"[{time.perf_counter() - self.start:6.1f} s] {prefix}{record.getMessage()}"
+
+
+def _setup_logging(verbosity: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("pipeline")
+    root.handlers[:] = [handler]
+    root.setLevel({-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG))
+    root.propagate = False
+
+
+def summary_lines(summary: dict, outputs: list[Path]) -> list[str]:
+    """The short Swedish summary printed at the end of a run."""
+    lines = []
+    if summary.get("demo"):
+        lines.append("DEMODATA: syntetiska data – siffrorna är inte Norrköpings kommuns.")
+    lines.append("Andel jordbruksmark i utvecklingsområdena:")
+    for p in summary["plans"].values():
+        share = fmt.percent(p["share"]) if p["share"] is not None else "saknas (inga områden)"
+        lines.append(f"  {p['label']}: {share} ({fmt.hectares(p['agricultural_ha'])} "
+                     f"jordbruksmark av {fmt.hectares(p['development_area_ha'])})")
+    base_label = summary["plans"][summary["baseline"]]["label"]
+    for key, c in summary["comparisons"].items():
+        label = summary["plans"][key]["label"]
+        goal = {True: "målet är uppfyllt", False: "målet är inte uppfyllt",
+                None: "målet kan inte bedömas"}[c["goal_met"]]
+        lines.append(f"  {label} jämfört med {base_label}: "
+                     f"{fmt.percentage_points(c['share_change_pp'])} – {goal}.")
+    if outputs:
+        lines.append("Resultat: " + ", ".join(str(p) for p in outputs))
+    return lines
+
+
+def cmd_analyse(config: Config, args: argparse.Namespace) -> list[Path]:
+    """Read, clean, overlay, compute, write data/processed."""
+    from pipeline.analyse import analyse
+    from pipeline.export import build_summary, write_outputs
+
+    analysis = analyse(config)
+    outputs = write_outputs(analysis, config.output.processed)
+    args.summary = build_summary(analysis)
+    args.analysis = analysis
+    return outputs
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> list[Path]:
+    """All steps: analyse, then the map and report steps."""
+    return cmd_analyse(config, args)
+
+
+def cmd_validate(config: Config, args: argparse.Namespace) -> list[Path]:
+    """Check every input and say what was found; write nothing."""
+    from pipeline.analyse import describe_sources
+
+    for line in describe_sources(config):
+        print(line)
+    print("Indata ser bra ut: inga fel hittades.")
+    return []
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.demo import generate_demo
+
+    out = Path(args.out) if args.out else Path(args.config).resolve().parent / "data/raw/demo"
+    for path in generate_demo(out):
+        print(path)
+    return 0
+
+
+COMMANDS: dict[str, tuple[str, Callable[[Config, argparse.Namespace], list[Path]]]] = {
+    "run": ("alla steg: analys, webbkartor och målrapport", cmd_run),
+    "analyse": ("läs, rensa, överlagra, beräkna och skriv data/processed", cmd_analyse),
+    "validate": ("kontrollera indata utan att skriva något", cmd_validate),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="opjord",
+        description="Andelen jordbruksmark i översiktsplanens utvecklingsområden.")
+    parser.add_argument("--version", action="version", version=f"opjord {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=DEFAULT_CONFIG_NAME,
+                        help=f"config file (default: {DEFAULT_CONFIG_NAME} in this folder)")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more detail")
+    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, _) in COMMANDS.items():
+        sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+    demo = sub.add_parser("demo", parents=[common], help="återskapa demodata (data/raw/demo)")
+    demo.add_argument("--out", help="folder to write (default: data/raw/demo beside the config)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(-1 if args.quiet else args.verbose)
+    try:
+        if args.command == "demo":
+            return cmd_demo(args)
+        config = load_config(args.config)
+        _, func = COMMANDS[args.command]
+        outputs = func(config, args)
+        if getattr(args, "summary", None) is not None and not args.quiet:
+            print("\n".join(summary_lines(args.summary, outputs)))
+        return 0
+    except InputError as exc:
+        print(f"opjord: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("opjord: avbrutet; tidigare resultat är orörda.", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - the last resort: a bug, not bad input
+        traceback.print_exc()
+        print("opjord: unexpected error (a bug in opjord, not in your data); earlier outputs "
+              "are untouched. Please report it with the lines above.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,386 @@
+"""The analysis step: inspect, read, clean, overlay and compute every indicator.
+
+`analyse(config)` returns an `Analysis` holding every figure and layer that the
+export, map and report steps need; it writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from pipeline import ANALYSIS_CRS
+from pipeline.clean import CleanReport, clean_polygons
+from pipeline.config import AgriculturalSource, Config, PlanConfig, VectorSource
+from pipeline.errors import InputError, Problems
+from pipeline.indicators import (
+    M2_PER_HA,
+    class_columns,
+    compare,
+    hectares_by_class,
+    plan_figures,
+    ratio,
+    same_geometry,
+    statuses_by_id,
+    statuses_by_overlap,
+)
+from pipeline.overlay import CLASS, Coverage, build_coverage, clip, overlap_pairs, parts, union
+from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
+
+log = logging.getLogger(__name__)
+
+DEMO_MARKER = "DEMODATA.txt"  # a folder holding this file holds synthetic demo data
+CHANGE_KINDS = ("newly_designated", "released", "kept")
+
+
+@dataclass
+class Analysis:
+    """Everything the analysis computed; geometries in EPSG:3006, areas in ha, shares 0–1."""
+
+    config: Config
+    demo: bool
+    infos: dict[str, SourceInfo]  # by role
+    cleaning: dict[str, CleanReport]  # by role
+    boundary: BaseGeometry | None
+    areas: gpd.GeoDataFrame  # every area of every plan with per-area figures and status
+    footprints: gpd.GeoDataFrame  # one row per plan: its footprint D_p
+    pieces: gpd.GeoDataFrame  # agricultural pieces inside each plan's footprint
+    changes: gpd.GeoDataFrame  # newly designated / released / kept pieces per later plan
+    plans: dict[str, dict]  # summary figures per plan key
+    comparisons: dict[str, dict]  # per later plan key
+    municipal_agricultural_ha: dict[str, float]  # per agricultural layer role
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.config.agricultural_land.classes
+
+
+def is_demo(paths: list[Path]) -> bool:
+    """True when any input lies in a folder marked as demo data."""
+    return any((p.parent / DEMO_MARKER).exists() for p in paths)
+
+
+def agricultural_sources(config: Config) -> dict[str, AgriculturalSource]:
+    """Distinct agricultural layers by role (the shared one first)."""
+    sources = {config.agricultural_land.role: config.agricultural_land}
+    for plan in config.plans:
+        if plan.agricultural_land is not None:
+            sources[plan.agricultural_land.role] = plan.agricultural_land
+    return sources
+
+
+def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
+    """Check every vector source (layer, CRS, columns, class values); raise once for all."""
+    problems = Problems()
+    infos: dict[str, SourceInfo] = {}
+    required: dict[str, list[str]] = {}
+    for source in agricultural_sources(config).values():
+        required[source.role] = [source.class_column]
+    for plan in config.plans:
+        required[plan.source.role] = [c for c in (plan.id_column, plan.name_column,
+                                                  plan.type_column) if c]
+    for source in config.vector_sources():
+        try:
+            infos[source.role] = inspect_source(source, required.get(source.role))
+            if isinstance(source, AgriculturalSource):
+                check_class_values(infos[source.role])
+        except InputError as exc:
+            problems.items.extend(exc.problems)
+    problems.raise_if_any()
+    for source in agricultural_sources(config).values():
+        if infos[source.role].features == 0:
+            problems.add(f"{source.path}: layer {infos[source.role].layer!r} has no features, "
+                         "so there is no agricultural land to measure. Fix: point "
+                         f"{source.table} `path` at the field blocks (e.g. after `opjord fetch "
+                         "jordbruksblock`).")
+    problems.raise_if_any()
+    return infos
+
+
+def _read_clean(info: SourceInfo, *, columns: list[str] | None = None,
+                mask: BaseGeometry | None = None) -> tuple[gpd.GeoDataFrame, CleanReport]:
+    gdf = read_source(info, columns=columns, mask=mask)
+    gdf, report = clean_polygons(gdf, info.source, layer=info.layer)
+    log.info("Cleaned %s: %s", info.source.path.name, report.describe())
+    return gdf, report
+
+
+def read_plan_areas(plan: PlanConfig, info: SourceInfo) -> tuple[gpd.GeoDataFrame, CleanReport]:
+    """A plan's areas with columns plan, area_id, name, type (strings) and geometry."""
+    columns = [c for c in (plan.id_column, plan.name_column, plan.type_column) if c]
+    gdf, report = _read_clean(info, columns=columns)
+    out = gpd.GeoDataFrame({
+        "plan": plan.key,
+        "area_id": (gdf[plan.id_column].astype("string").fillna("") if plan.id_column
+                    else pd.Series([str(i) for i in range(1, len(gdf) + 1)], dtype="string")),
+        "name": gdf[plan.name_column].astype("string").fillna("") if plan.name_column else "",
+        "type": gdf[plan.type_column].astype("string").fillna("") if plan.type_column else "",
+    }, geometry=gdf.geometry.array, crs=ANALYSIS_CRS)
+    if plan.id_column:
+        dupes = out["area_id"][out["area_id"].duplicated()].unique()
+        if len(dupes):
+            raise InputError(
+                f"{plan.source.path}: column {plan.id_column!r} is not a unique id (repeated: "
+                f"{', '.join(map(str, dupes[:10]))}). Fix: give every area its own id, or "
+                f"remove `id_column` from {plan.source.table} to number areas by row order.")
+    return out, report
+
+
+def _measure_plan(areas: gpd.GeoDataFrame, coverage: Coverage, boundary: BaseGeometry | None,
+                  classes: tuple[str, ...]) -> tuple[pd.DataFrame, BaseGeometry, dict, object]:
+    """Per-area ha by class, the footprint, footprint ha by class, and footprint pieces."""
+    geoms = areas.geometry.array.to_numpy()
+    per_area_clip = clip(coverage, geoms)
+    piece_class = coverage.frame[CLASS].to_numpy()
+    per_area = hectares_by_class(per_area_clip.region, piece_class[per_area_clip.piece],
+                                 per_area_clip.area_m2, len(areas), classes)
+    footprint = union(geoms, within=boundary)
+    fp_clip = clip(coverage, parts(footprint))
+    by_class = {c: float(fp_clip.area_m2[piece_class[fp_clip.piece] == c].sum()) for c in classes}
+    return per_area, footprint, by_class, fp_clip
+
+
+def _pieces_frame(coverage: Coverage, clipped, **columns) -> gpd.GeoDataFrame:
+    """Clipped pieces with their source attributes, class and ha."""
+    attrs = coverage.frame.drop(columns=[coverage.frame.geometry.name, CLASS]).iloc[clipped.piece]
+    frame = pd.DataFrame({k: v for k, v in columns.items()}, index=range(len(clipped.piece)))
+    frame["class"] = coverage.frame[CLASS].to_numpy()[clipped.piece]
+    frame["area_ha"] = clipped.area_m2 / M2_PER_HA
+    frame = pd.concat([frame, attrs.reset_index(drop=True)], axis=1)
+    return gpd.GeoDataFrame(frame, geometry=list(clipped.geoms), crs=ANALYSIS_CRS)
+
+
+def _area_status(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
+                 ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """status and matched baseline id for every area; the matching rule per later plan."""
+    base_plan = config.baseline
+    base = areas_by_plan[base_plan.key]
+    base_geoms = base.geometry.array.to_numpy()
+    base_m2 = shapely.area(base_geoms)
+    result: dict[str, pd.DataFrame] = {}
+    rules: dict[str, str] = {}
+    base_matched_by: dict[str, np.ndarray] = {}
+    for plan in config.plans:
+        if plan.key == base_plan.key:
+            continue
+        later = areas_by_plan[plan.key]
+        later_geoms = later.geometry.array.to_numpy()
+        by_id = bool(plan.id_column and base_plan.id_column
+                     and set(later["area_id"]) & set(base["area_id"]))
+        if by_id:
+            rules[plan.key] = "id"
+            pos = pd.Series(np.arange(len(base)), index=base["area_id"].to_numpy())
+            idx = later["area_id"].map(pos)
+            has = idx.notna().to_numpy()
+            same = np.zeros(len(later), dtype=bool)
+            if has.any():
+                b = base_geoms[idx[has].astype(int).to_numpy()]
+                lg = later_geoms[has]
+                same[has] = same_geometry(shapely.area(shapely.symmetric_difference(b, lg)),
+                                          shapely.area(shapely.union(b, lg)))
+            status, matched = statuses_by_id(base["area_id"], later["area_id"],
+                                             pd.Series(same, index=later.index))
+            matched_idx = np.where(has, idx.fillna(-1).astype(int).to_numpy(), -1)
+        else:
+            rules[plan.key] = "overlap"
+            i, j, ov = overlap_pairs(base_geoms, later_geoms)
+            same = same_geometry(shapely.area(shapely.symmetric_difference(base_geoms[i],
+                                                                           later_geoms[j])),
+                                 shapely.area(shapely.union(base_geoms[i], later_geoms[j])))
+            status, matched_idx = statuses_by_overlap(len(later), i, j, ov, base_m2,
+                                                      shapely.area(later_geoms), same)
+            matched = pd.Series([base["area_id"].iloc[m] if m >= 0 else pd.NA
+                                 for m in matched_idx], dtype="string")
+        result[plan.key] = pd.DataFrame({"status": np.asarray(status, dtype=object),
+                                         "matched_area_id": np.asarray(matched, dtype=object)})
+        base_matched_by[plan.key] = np.isin(np.arange(len(base)), matched_idx[matched_idx >= 0])
+    last = config.plans[-1].key
+    removed = (~base_matched_by[last]) if last in base_matched_by else np.zeros(len(base), bool)
+    result[base_plan.key] = pd.DataFrame({"status": np.where(removed, "removed", ""),
+                                          "matched_area_id": pd.NA})
+    return result, rules
+
+
+def analyse(config: Config) -> Analysis:
+    """Run read → clean → overlay → indicators for every plan in the config."""
+    start = time.perf_counter()
+    warnings: list[str] = []
+    infos = inspect_inputs(config)
+    cleaning: dict[str, CleanReport] = {}
+
+    boundary = None
+    if config.boundary is not None:
+        gdf, cleaning["boundary"] = _read_clean(infos["boundary"])
+        if gdf.empty:
+            raise InputError(f"{config.boundary.path}: the municipal boundary has no polygon. "
+                             "Fix: point [boundary] `path` at the municipality's outline, or "
+                             "remove [boundary] to measure without one.")
+        boundary = union(gdf.geometry.array.to_numpy())
+
+    areas_by_plan: dict[str, gpd.GeoDataFrame] = {}
+    for plan in config.plans:
+        areas_by_plan[plan.key], cleaning[plan.source.role] = read_plan_areas(
+            plan, infos[plan.source.role])
+        if areas_by_plan[plan.key].empty:
+            msg = (f"Plan {plan.key} ({plan.label}): {plan.source.path} has no development "
+                   "areas, so its share is null (not 0).")
+            warnings.append(msg)
+            log.warning(msg)
+        elif boundary is not None:
+            outside = float(shapely.area(shapely.difference(
+                union(areas_by_plan[plan.key].geometry.array.to_numpy()), boundary)))
+            if outside > 0:
+                msg = (f"Plan {plan.key} ({plan.label}): {outside / M2_PER_HA:,.2f} ha of its "
+                       "areas lie outside the municipal boundary; plan totals leave them out, "
+                       "per-area figures include them.")
+                warnings.append(msg)
+                log.warning(msg)
+
+    # Farmland is read only within the municipality (spatial index), or whole without one.
+    farmland: dict[str, gpd.GeoDataFrame] = {}
+    for role, source in agricultural_sources(config).items():
+        farmland[role], cleaning[role] = _read_clean(infos[role], mask=boundary)
+        if farmland[role].empty:
+            raise InputError(f"{source.path}: no agricultural features "
+                             + ("inside the municipal boundary" if boundary is not None else "")
+                             + ". Fix: check that the layer covers the municipality and that "
+                             "its CRS is right.")
+
+    analysis = analyse_frames(config, areas_by_plan, farmland, boundary, warnings=warnings)
+    analysis.infos, analysis.cleaning = infos, cleaning
+    analysis.demo = is_demo([s.path for s in config.vector_sources()])
+    log.info("Analysis done in %.1f s", time.perf_counter() - start)
+    return analysis
+
+
+def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
+                   farmland: dict[str, gpd.GeoDataFrame], boundary: BaseGeometry | None, *,
+                   warnings: list[str] | None = None) -> Analysis:
+    """The overlay and indicators over clean frames in EPSG:3006 (no I/O).
+
+    `areas_by_plan[key]` has columns area_id, name, type and geometry (`read_plan_areas`);
+    `farmland[role]` holds the agricultural features of each layer role
+    (`agricultural_sources`), with their class column and source attributes.
+    """
+    warnings = list(warnings or [])
+    classes = config.agricultural_land.classes
+    coverages: dict[str, Coverage] = {}
+    municipal_m2: dict[str, float] = {}
+    for role, source in agricultural_sources(config).items():
+        t = time.perf_counter()
+        coverages[role] = build_coverage(farmland[role], source.class_column, source.classes)
+        if boundary is not None:
+            municipal_m2[role] = float(clip(coverages[role], parts(boundary)).area_m2.sum())
+        else:
+            municipal_m2[role] = float(shapely.area(coverages[role].geoms).sum())
+        log.info("Resolved agricultural coverage of %s: %s pieces, %s ha in the municipality "
+                 "(%.1f s)", source.path.name, f"{len(coverages[role].frame):,}",
+                 f"{municipal_m2[role] / M2_PER_HA:,.1f}", time.perf_counter() - t)
+
+    t = time.perf_counter()
+    statuses, rules = _area_status(config, areas_by_plan)
+    cls_cols = class_columns(classes)
+    plans: dict[str, dict] = {}
+    footprints: dict[str, BaseGeometry] = {}
+    area_frames, piece_frames = [], []
+    for plan in config.plans:
+        role = config.agricultural_for(plan).role
+        coverage = coverages[role]
+        areas = areas_by_plan[plan.key]
+        per_area, footprints[plan.key], by_class, fp_clip = _measure_plan(
+            areas, coverage, boundary, classes)
+        frame = areas.copy()
+        frame["area_ha"] = shapely.area(areas.geometry.array.to_numpy()) / M2_PER_HA
+        frame["agricultural_ha"] = per_area.sum(axis=1).to_numpy()
+        for c, col in cls_cols.items():
+            frame[col] = per_area[c].to_numpy()
+        frame["share"] = [ratio(a, d) for a, d in zip(frame["agricultural_ha"],
+                                                      frame["area_ha"], strict=True)]
+        frame["status"] = statuses[plan.key]["status"].to_numpy()
+        frame["matched_area_id"] = statuses[plan.key]["matched_area_id"].to_numpy()
+        area_frames.append(frame)
+        piece_frames.append(_pieces_frame(coverage, fp_clip, plan=plan.key))
+        plans[plan.key] = {"label": plan.label, "n_areas": len(areas),
+                           **plan_figures(float(shapely.area(footprints[plan.key])), by_class,
+                                          municipal_m2[role]),
+                           "agricultural_layer": role}
+
+    base = config.baseline
+    comparisons: dict[str, dict] = {}
+    change_frames = []
+    d_base = footprints[base.key]
+    cov_base = coverages[config.agricultural_for(base).role]
+    for plan in config.plans:
+        if plan.key == base.key:
+            continue
+        d_p = footprints[plan.key]
+        cov_p = coverages[config.agricultural_for(plan).role]
+        regions = {
+            "newly_designated": (cov_p, shapely.difference(d_p, d_base)),
+            "released": (cov_base, shapely.difference(d_base, d_p)),
+            "kept": (cov_p, shapely.intersection(d_p, d_base)),
+        }
+        m2 = {}
+        for kind, (cov, region) in regions.items():
+            clipped = clip(cov, parts(union(np.array([region], dtype=object))))
+            m2[kind] = float(clipped.area_m2.sum())
+            change_frames.append(_pieces_frame(cov, clipped, plan=plan.key, baseline=base.key,
+                                               change=kind))
+        status = statuses[plan.key]["status"]
+        comparisons[plan.key] = {
+            "baseline": base.key,
+            **compare(plans[plan.key], plans[base.key], newly_m2=m2["newly_designated"],
+                      released_m2=m2["released"], kept_m2=m2["kept"]),
+            "area_matching": rules[plan.key],
+            "areas_new": int((status == "new").sum()),
+            "areas_kept": int((status == "kept").sum()),
+            "areas_changed": int((status == "changed").sum()),
+        }
+    if comparisons:
+        last = config.plans[-1].key
+        n_removed = int((statuses[base.key]["status"] == "removed").sum())
+        if last in comparisons:
+            comparisons[last]["areas_removed"] = n_removed
+    log.info("Overlay and indicators for %d plans in %.2f s", len(config.plans),
+             time.perf_counter() - t)
+
+    areas_gdf = gpd.GeoDataFrame(pd.concat(area_frames, ignore_index=True), crs=ANALYSIS_CRS)
+    footprints_gdf = gpd.GeoDataFrame(
+        {"plan": list(footprints), "development_area_ha": [plans[k]["development_area_ha"]
+                                                           for k in footprints]},
+        geometry=list(footprints.values()), crs=ANALYSIS_CRS)
+    empty_pieces = gpd.GeoDataFrame({"plan": []}, geometry=[], crs=ANALYSIS_CRS)
+    pieces = (pd.concat(piece_frames, ignore_index=True) if piece_frames else empty_pieces)
+    changes = (pd.concat(change_frames, ignore_index=True) if change_frames else empty_pieces)
+    return Analysis(config=config, demo=False, infos={}, cleaning={}, boundary=boundary,
+                    areas=areas_gdf, footprints=footprints_gdf,
+                    pieces=gpd.GeoDataFrame(pieces, crs=ANALYSIS_CRS),
+                    changes=gpd.GeoDataFrame(changes, crs=ANALYSIS_CRS), plans=plans,
+                    comparisons=comparisons,
+                    municipal_agricultural_ha={k: v / M2_PER_HA for k, v in municipal_m2.items()},
+                    warnings=warnings)
+
+
+def describe_sources(config: Config) -> list[str]:
+    """One line per source for `opjord validate`: features, CRS, repairs (reads everything)."""
+    infos = inspect_inputs(config)
+    lines = []
+    sources: list[VectorSource] = config.vector_sources()
+    for source in sources:
+        info = infos[source.role]
+        gdf = read_source(info)
+        _, report = clean_polygons(gdf, source, layer=info.layer)
+        lines.append(f"{source.role}: {source.path} (layer {info.layer}, {info.driver}, "
+                     f"{info.source_crs or info.crs}"
+                     + (" from config" if source.crs else "")
+                     + f") — {info.features:,} features read, {report.describe()}")
+    return lines

@@ -1,0 +1,146 @@
+"""Clean geometries: polygonal only, 2D, valid, non-empty, inside Sweden.
+
+Every repair and drop is counted in a `CleanReport`, which the CLI prints and
+summary.json records.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from pipeline.config import VectorSource
+from pipeline.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# A generous box around Sweden in EPSG:3006 (m). Coordinates outside it after
+# reprojection almost always mean a wrong or missing CRS label.
+SWEDEN_3006 = (200_000.0, 6_050_000.0, 1_000_000.0, 7_750_000.0)
+
+_POLYGONAL = np.array(["Polygon", "MultiPolygon"])
+_NON_POLYGONAL = {"Point", "MultiPoint", "LineString", "MultiLineString", "LinearRing"}
+
+
+@dataclass
+class CleanReport:
+    """Counts of what cleaning did to one source (features, not parts)."""
+
+    features_read: int = 0
+    null_dropped: int = 0  # features without a geometry
+    empty_dropped: int = 0  # empty, or nothing polygonal left after repair
+    repaired: int = 0  # invalid geometries repaired with make_valid
+    z_dropped: int = 0  # features whose Z (or M) values were dropped
+    non_polygonal_parts_dropped: int = 0  # features of a collection that lost point/line parts
+    features_kept: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """One line for the CLI, e.g. '5 123 features; 2 repaired, 1 empty dropped'."""
+        notes = [f"{v} {label}" for v, label in (
+            (self.repaired, "repaired (make_valid)"),
+            (self.null_dropped, "without geometry dropped"),
+            (self.empty_dropped, "empty dropped"), (self.z_dropped, "Z dropped"),
+            (self.non_polygonal_parts_dropped, "with point/line parts trimmed")) if v]
+        return f"{self.features_kept:,} features" + (f"; {', '.join(notes)}" if notes else "")
+
+
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """The polygonal part of each geometry (Polygon/MultiPolygon, or empty Polygon).
+
+    Collections keep their polygonal members; points and lines are discarded.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
+    types = shapely.get_type_id(geoms)
+    # 3 Polygon, 6 MultiPolygon, 7 GeometryCollection
+    for i in np.flatnonzero(~np.isin(types, (3, 6))):
+        parts = shapely.get_parts(geoms[i])
+        polys = [p for p in parts if shapely.get_type_id(p) in (3, 6)]
+        if not polys:
+            out[i] = shapely.Polygon()
+        else:
+            flat = shapely.get_parts(np.array(polys, dtype=object))
+            out[i] = flat[0] if len(flat) == 1 else shapely.MultiPolygon(list(flat))
+    return out
+
+
+def clean_polygons(gdf: gpd.GeoDataFrame, source: VectorSource, *, layer: str | None = None
+                   ) -> tuple[gpd.GeoDataFrame, CleanReport]:
+    """Return the polygonal, 2D, valid, non-empty features of `gdf` and what was done.
+
+    Raises InputError if the layer holds points or lines, or lies outside Sweden.
+    """
+    where = f"{source.path}" + (f" (layer {layer!r})" if layer else "")
+    report = CleanReport(features_read=len(gdf))
+    geoms = gdf.geometry.array.to_numpy().copy()
+
+    null = shapely.is_missing(geoms)
+    report.null_dropped = int(null.sum())
+
+    types = shapely.get_type_id(geoms)
+    type_names = np.array(["Missing", "Point", "LineString", "LinearRing", "Polygon",
+                           "MultiPoint", "MultiLineString", "MultiPolygon",
+                           "GeometryCollection"])[types + 1]
+    bad = np.isin(type_names, list(_NON_POLYGONAL)) & ~null
+    if bad.any():
+        kinds = ", ".join(sorted(set(type_names[bad])))
+        raise InputError(
+            f"{where}: {int(bad.sum()):,} of {len(gdf):,} features are {kinds}, not polygons. "
+            f"The analysis measures areas, so {source.table} must point at a polygon layer. "
+            "Fix: choose the polygon layer (e.g. with `layer = \"…\"`), or convert the data "
+            "to polygons in QGIS.")
+
+    has_z = shapely.has_z(geoms) & ~null
+    report.z_dropped = int(has_z.sum())
+    if has_z.any():
+        geoms[has_z] = shapely.force_2d(geoms[has_z])
+
+    collections = (type_names == "GeometryCollection") & ~null
+    invalid = ~shapely.is_valid(geoms) & ~null
+    report.repaired = int(invalid.sum())
+    if invalid.any():
+        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure",
+                                            keep_collapsed=False)
+    needs_trim = (collections | invalid) & ~null
+    if needs_trim.any():
+        before = shapely.get_num_geometries(geoms[needs_trim])
+        trimmed = polygonal(geoms[needs_trim])
+        lost = collections[needs_trim] & (shapely.get_num_geometries(trimmed) < before)
+        report.non_polygonal_parts_dropped = int(lost.sum())
+        geoms[needs_trim] = trimmed
+
+    empty = ~null & (shapely.is_empty(geoms) | (shapely.area(geoms) <= 0))
+    report.empty_dropped = int(empty.sum())
+    keep = ~null & ~empty
+    out = gdf.loc[keep].copy()
+    out = out.set_geometry(gpd.GeoSeries(geoms[keep], index=out.index, crs=gdf.crs))
+    out = out.reset_index(drop=True)
+    report.features_kept = len(out)
+
+    check_in_sweden(out, source, where=where)
+    return out, report
+
+
+def check_in_sweden(gdf: gpd.GeoDataFrame, source: VectorSource, *, where: str) -> None:
+    """Raise InputError if features in EPSG:3006 lie far outside Sweden."""
+    if gdf.empty:
+        return
+    bounds = shapely.bounds(gdf.geometry.array.to_numpy())
+    xmin, ymin, xmax, ymax = SWEDEN_3006
+    outside = ((bounds[:, 2] < xmin) | (bounds[:, 0] > xmax) | (bounds[:, 3] < ymin)
+               | (bounds[:, 1] > ymax))
+    if outside.any():
+        b = gdf.total_bounds
+        raise InputError(
+            f"{where}: {int(outside.sum()):,} of {len(gdf):,} features lie far outside Sweden "
+            f"after reprojection to EPSG:3006 (bounds {b[0]:.0f}, {b[1]:.0f}, {b[2]:.0f}, "
+            f"{b[3]:.0f}). The usual cause is a wrong CRS label, e.g. SWEREF 99 16 30 (EPSG:3010) "
+            "coordinates labelled EPSG:3006, or degrees labelled as metres. Fix: give the "
+            f"file its true CRS, or set `crs = \"EPSG:…\"` in {source.table}.")

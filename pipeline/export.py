@@ -1,0 +1,249 @@
+"""Write the analysis outputs to data/processed, atomically.
+
+Every file is first written to a temporary name in the same folder; only when
+all of them are complete are they renamed into place, so a failed run leaves
+the previous outputs intact. summary.json and areas.csv carry no timestamps:
+the same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+
+import pipeline
+from pipeline import ANALYSIS_CRS
+from pipeline.analyse import Analysis
+from pipeline.indicators import class_columns
+
+SCHEMA = "opjord.summary/1"
+SUMMARY = "summary.json"
+AREAS_CSV = "areas.csv"
+GPKG = "analysis.gpkg"
+XLSX = "opjord.xlsx"
+
+# Layers of analysis.gpkg: name -> Swedish description shown in QGIS' layer properties.
+GPKG_LAYERS = {
+    "areas": "Utvecklingsområden per plan med areal, jordbruksmark, andel och status",
+    "footprints": "Planens samlade utvecklingsområden (överlapp räknas en gång)",
+    "agricultural_in_areas": "Jordbruksmark inom planens utvecklingsområden, med källattribut",
+    "newly_designated": "Jordbruksmark som planen nyutpekar jämfört med ÖP 2017",
+    "released": "Jordbruksmark i ÖP 2017:s utvecklingsområden som planen inte längre pekar ut",
+    "kept": "Jordbruksmark utpekad i både planen och ÖP 2017",
+    "boundary": "Kommungräns",
+}
+STATUS_SV = {"new": "ny", "kept": "kvar", "changed": "ändrad", "removed": "borttagen", "": ""}
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of everything that shapes a figure (GEOS and PROJ included)."""
+    return {
+        "opjord": pipeline.__version__,
+        "python": platform.python_version(),
+        "geopandas": gpd.__version__,
+        "shapely": shapely.__version__,
+        "GEOS": shapely.geos_version_string,
+        "pyproj": pyproj.__version__,
+        "PROJ": pyproj.proj_version_str,
+        "pyogrio": pyogrio.__version__,
+        "GDAL": pyogrio.__gdal_version_string__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def build_summary(analysis: Analysis) -> dict:
+    """The machine-readable result (schema opjord.summary/1)."""
+    config = analysis.config
+    inputs = []
+    for source in config.vector_sources():
+        info = analysis.infos[source.role]
+        entry = {"role": source.role, "path": _relative(source.path, config.root),
+                 "layer": info.layer, "driver": info.driver, "sha256": info.sha256,
+                 "features": info.features, "source_crs": info.source_crs,
+                 "crs_used": info.crs, "crs_from_config": source.crs is not None}
+        if source.role in analysis.cleaning:
+            entry["cleaning"] = analysis.cleaning[source.role].as_dict()
+        inputs.append(entry)
+    return {
+        "schema": SCHEMA,
+        "demo": analysis.demo,
+        "kommun": config.kommun,
+        "kommunkod": config.kommunkod,
+        "crs": ANALYSIS_CRS,
+        "config": config.path.name,
+        "classes": list(analysis.classes),
+        "baseline": config.baseline.key,
+        "plans": analysis.plans,
+        "comparisons": analysis.comparisons,
+        "municipal_agricultural_ha": analysis.municipal_agricultural_ha,
+        "inputs": inputs,
+        "warnings": analysis.warnings,
+        "software": software_versions(),
+    }
+
+
+def areas_table(analysis: Analysis) -> pd.DataFrame:
+    """areas.csv: one row per area of every plan, stable English column names."""
+    cols = ["plan", "area_id", "name", "type", "area_ha", "agricultural_ha",
+            *class_columns(analysis.classes).values(), "share", "status"]
+    extra = [c for c in analysis.areas.columns if c.startswith("landcover_")]
+    table = pd.DataFrame(analysis.areas[cols + extra])
+    return table
+
+
+@contextlib.contextmanager
+def _staged(folder: Path) -> Iterator[Callable[[str], Path]]:
+    """Give temporary paths in `folder`; on success rename each to its final name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: dict[str, Path] = {}
+
+    def stage(name: str) -> Path:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=Path(name).suffix, dir=folder)
+        os.close(fd)
+        os.unlink(tmp)  # writers create the file themselves
+        staged[name] = Path(tmp)
+        return staged[name]
+
+    try:
+        yield stage
+    except BaseException:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for name, tmp in staged.items():
+        os.replace(tmp, folder / name)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file (UTF-8, \\n line ends) via a temporary file and a rename."""
+    with _staged(path.parent) as stage:
+        stage(path.name).write_text(text, encoding="utf-8", newline="\n")
+
+
+def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    gdf = gdf.copy()
+    for col in gdf.columns:
+        if col != gdf.geometry.name and gdf[col].dtype == object:
+            gdf[col] = gdf[col].astype("string")
+    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", promote_to_multi=True,
+                            geometry_type="MultiPolygon",
+                            layer_options={"DESCRIPTION": GPKG_LAYERS[layer]},
+                            append=path.exists())
+
+
+def write_gpkg(analysis: Analysis, path: Path) -> None:
+    """analysis.gpkg: areas, footprints, pieces inside areas, change layers, boundary."""
+    _write_layer(analysis.areas, path, "areas")
+    _write_layer(analysis.footprints, path, "footprints")
+    _write_layer(analysis.pieces, path, "agricultural_in_areas")
+    for kind in ("newly_designated", "released", "kept"):
+        part = analysis.changes
+        if "change" in part.columns:
+            part = part[part["change"] == kind]
+        _write_layer(gpd.GeoDataFrame(part, crs=ANALYSIS_CRS), path, kind)
+    if analysis.boundary is not None:
+        _write_layer(gpd.GeoDataFrame({"kommun": [analysis.config.kommun]},
+                                      geometry=[analysis.boundary], crs=ANALYSIS_CRS),
+                     path, "boundary")
+
+
+def _sheet_name(label: str, used: set[str]) -> str:
+    name = re.sub(r"[\[\]:*?/\\]", "-", label)[:31] or "Plan"
+    base, n = name, 2
+    while name in used:
+        suffix = f" ({n})"
+        name, n = base[:31 - len(suffix)] + suffix, n + 1
+    used.add(name)
+    return name
+
+
+def write_xlsx(analysis: Analysis, path: Path) -> None:
+    """opjord.xlsx: a summary sheet and one sheet per plan, Swedish headers."""
+    classes = analysis.classes
+    rows = []
+    for key, p in analysis.plans.items():
+        row = {"Plan": p["label"], "Antal utvecklingsområden": p["n_areas"],
+               "Utvecklingsområden (ha)": p["development_area_ha"],
+               "Jordbruksmark (ha)": p["agricultural_ha"]}
+        for c in classes:
+            row[f"{c} (ha)"] = p["agricultural_ha_by_class"][c]
+        row["Andel jordbruksmark"] = p["share"]
+        row["Andel av kommunens jordbruksmark"] = p["share_of_municipal_agricultural_land"]
+        comp = analysis.comparisons.get(key)
+        row["Förändring (procentenheter)"] = comp["share_change_pp"] if comp else None
+        row["Förändring jordbruksmark (ha)"] = comp["agricultural_ha_change"] if comp else None
+        row["Nyutpekad jordbruksmark (ha)"] = comp["newly_designated_ha"] if comp else None
+        row["Frisläppt jordbruksmark (ha)"] = comp["released_ha"] if comp else None
+        row["Målet uppfyllt"] = ({True: "Ja", False: "Nej", None: "–"}[comp["goal_met"]]
+                                 if comp else "jämförelseplan")
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    cls_cols = class_columns(classes)
+    headers = {"area_id": "Område-id", "name": "Namn", "type": "Typ", "area_ha": "Areal (ha)",
+               "agricultural_ha": "Jordbruksmark (ha)",
+               **{col: f"{c} (ha)" for c, col in cls_cols.items()},
+               "share": "Andel jordbruksmark", "status": "Status mot ÖP 2017"}
+    note = ("DEMODATA – syntetiska data, inte Norrköpings kommuns siffror."
+            if analysis.demo else "Källa: opjord, se summary.json för indata och versioner.")
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        summary.to_excel(writer, sheet_name="Sammanfattning", index=False, startrow=2)
+        sheet = writer.sheets["Sammanfattning"]
+        sheet["A1"] = note
+        _format_sheet(sheet, summary.columns, header_row=3)
+        used = {"Sammanfattning"}
+        for key in analysis.plans:
+            table = areas_table(analysis)
+            table = table[table["plan"] == key].drop(columns=["plan"])
+            table["status"] = table["status"].map(STATUS_SV).fillna("")
+            table = table.rename(columns=headers)
+            name = _sheet_name(analysis.plans[key]["label"], used)
+            table.to_excel(writer, sheet_name=name, index=False)
+            _format_sheet(writer.sheets[name], table.columns, header_row=1)
+
+
+def _format_sheet(sheet, columns, *, header_row: int) -> None:
+    """Number formats: ha with 2 decimals, shares as percent with 1 decimal; widths."""
+    from openpyxl.utils import get_column_letter
+
+    for i, col in enumerate(columns, start=1):
+        letter = get_column_letter(i)
+        sheet.column_dimensions[letter].width = max(12, min(40, len(str(col)) + 2))
+        fmt = "0.0%" if str(col).startswith("Andel") else (
+            "# ##0.00" if "(ha)" in str(col) or "procentenheter" in str(col) else None)
+        if fmt:
+            for cell in sheet[letter][header_row:]:
+                cell.number_format = fmt
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+
+
+def write_outputs(analysis: Analysis, folder: Path) -> list[Path]:
+    """Write summary.json, areas.csv, analysis.gpkg and opjord.xlsx to `folder` atomically."""
+    summary = json.dumps(build_summary(analysis), ensure_ascii=False, indent=2) + "\n"
+    table = areas_table(analysis)
+    with _staged(folder) as stage:
+        write_gpkg(analysis, stage(GPKG))
+        write_xlsx(analysis, stage(XLSX))
+        table.to_csv(stage(AREAS_CSV), index=False, encoding="utf-8", lineterminator="\n")
+        stage(SUMMARY).write_text(summary, encoding="utf-8", newline="\n")
+    return [folder / n for n in (SUMMARY, AREAS_CSV, GPKG, XLSX)]

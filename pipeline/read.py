@@ -1,0 +1,192 @@
+"""Read vector inputs with pyogrio (Arrow when available) and reproject to EPSG:3006.
+
+`inspect_source` checks a source without reading its geometries (layer, CRS,
+columns, feature count, sha256); `read_source` reads it, optionally only the
+features that intersect a mask, through the format's spatial index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry.base import BaseGeometry
+
+from pipeline import ANALYSIS_CRS
+from pipeline.config import AgriculturalSource, VectorSource
+from pipeline.errors import InputError, Problems
+
+log = logging.getLogger(__name__)
+
+try:  # Arrow makes reads several times faster; pyogrio falls back without it.
+    import pyarrow  # noqa: F401
+
+    USE_ARROW = True
+except ImportError:  # pragma: no cover - pyarrow is a declared dependency
+    USE_ARROW = False
+
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a vector source holds, read from its metadata (no geometries)."""
+
+    source: VectorSource
+    layer: str
+    driver: str
+    features: int
+    source_crs: str | None  # as stored in the file ("EPSG:3010", WKT name, or None)
+    crs: str  # the CRS used: the config's `crs` if given, else the file's
+    geometry_type: str
+    fields: tuple[str, ...]
+    sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file; for a Shapefile, of its parts (.shp .shx .dbf .prj .cpg) in order."""
+    digest = hashlib.sha256()
+    parts = [path]
+    if path.suffix.lower() == ".shp":
+        parts = [p for ext in _SHAPEFILE_PARTS if (p := path.with_suffix(ext)).exists()]
+    for part in parts:
+        # A File Geodatabase is a folder: hash its files in name order.
+        files = sorted(f for f in part.rglob("*") if f.is_file()) if part.is_dir() else [part]
+        for f in files:
+            with f.open("rb") as fh:
+                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _crs_label(crs: CRS) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.name
+
+
+def _choose_layer(source: VectorSource, problems: Problems) -> str | None:
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(source.path)]
+    except Exception as exc:  # noqa: BLE001 - GDAL's errors vary by driver
+        problems.add(f"{source.path}: cannot be opened as a vector dataset ({exc}). Fix: check "
+                     f"that {source.table} `path` points at a GeoPackage, Shapefile, GeoJSON, "
+                     "FlatGeobuf or another OGR-readable file, and that the file is complete.")
+        return None
+    if source.layer is not None:
+        if source.layer not in layers:
+            problems.add(f"{source.path}: has no layer {source.layer!r} (layers: "
+                         f"{', '.join(layers)}). Fix: set {source.table} `layer` to one of them.")
+            return None
+        return source.layer
+    if len(layers) == 1:
+        return layers[0]
+    problems.add(f"{source.path}: holds {len(layers)} layers ({', '.join(layers)}) and "
+                 f"{source.table} does not say which to use. Fix: add `layer = \"…\"` there.")
+    return None
+
+
+def inspect_source(source: VectorSource, required_columns: list[str] | None = None
+                   ) -> SourceInfo:
+    """Check a vector source's layer, CRS and columns; raise InputError listing every problem."""
+    problems = Problems()
+    layer = _choose_layer(source, problems)
+    problems.raise_if_any()
+    info = pyogrio.read_info(source.path, layer=layer, force_feature_count=True)
+    fields = tuple(str(f) for f in info["fields"])
+    file_crs = info["crs"]
+    source_crs = _crs_label(CRS.from_user_input(file_crs)) if file_crs else None
+    if source.crs is not None:
+        crs = _crs_label(CRS.from_user_input(source.crs))
+        if source_crs is not None and CRS.from_user_input(source.crs) != CRS.from_user_input(
+                file_crs):
+            log.warning("%s: the file says %s but %s `crs` says %s; using %s as configured.",
+                        source.path, source_crs, source.table, crs, crs)
+    elif source_crs is None:
+        problems.add(f"{source.path}: layer {layer!r} has no coordinate reference system "
+                     f"(a Shapefile without .prj, or a file written without one). Fix: add "
+                     f"`crs = \"EPSG:3006\"` (or the CRS the data is really in, e.g. EPSG:3010) "
+                     f"to {source.table}, or give the file a CRS in QGIS.")
+        crs = ""
+    else:
+        crs = source_crs
+    missing = [c for c in (required_columns or []) if c not in fields]
+    for column in missing:
+        problems.add(f"{source.path}: layer {layer!r} has no column {column!r} (columns: "
+                     f"{', '.join(fields) or 'none'}). Fix: correct the column name in "
+                     f"{source.table} or remove that key.")
+    problems.raise_if_any()
+    assert layer is not None
+    return SourceInfo(source=source, layer=layer, driver=str(info["driver"]),
+                      features=int(info["features"]), source_crs=source_crs, crs=crs,
+                      geometry_type=str(info["geometry_type"]), fields=fields,
+                      sha256=file_sha256(source.path))
+
+
+def check_class_values(info: SourceInfo) -> list[str]:
+    """Read only the class column; raise InputError if a configured class never occurs.
+
+    Returns the distinct class values found in the layer.
+    """
+    source = info.source
+    assert isinstance(source, AgriculturalSource)
+    df = pyogrio.read_dataframe(source.path, layer=info.layer, columns=[source.class_column],
+                                read_geometry=False, use_arrow=USE_ARROW)
+    found = sorted({str(v) for v in df[source.class_column].dropna().unique()})
+    absent = [c for c in source.classes if c not in found]
+    if absent:
+        shown = ", ".join(repr(v) for v in found[:20]) or "none"
+        raise InputError(
+            f"{source.path}: layer {info.layer!r} column {source.class_column!r} never has the "
+            f"value(s) {', '.join(repr(c) for c in absent)} listed in {source.table} `classes` "
+            f"(values found: {shown}). Fix: spell the classes exactly as in the data (case and "
+            "å/ä/ö matter) or point `class_column` at the right column.")
+    return found
+
+
+def _mask_in_source_crs(mask: BaseGeometry, crs: str) -> BaseGeometry:
+    """The mask's envelope parts, transformed from EPSG:3006 to the source CRS.
+
+    Boxes keep the spatial filter cheap; the exact clipping happens later in 3006.
+    """
+    parts = shapely.get_parts(mask)
+    boxes = shapely.box(*shapely.bounds(parts).T)
+    target = CRS.from_user_input(crs)
+    if target == CRS.from_user_input(ANALYSIS_CRS):
+        return shapely.union_all(boxes)
+    transformer = Transformer.from_crs(ANALYSIS_CRS, target, always_xy=True)
+    dense = shapely.segmentize(boxes, 500.0)  # follow the curvature of the transformed edges
+    moved = shapely.transform(dense, lambda xy: np.column_stack(
+        transformer.transform(xy[:, 0], xy[:, 1])))
+    return shapely.union_all(shapely.envelope(moved))
+
+
+def read_source(info: SourceInfo, *, columns: list[str] | None = None,
+                mask: BaseGeometry | None = None) -> gpd.GeoDataFrame:
+    """Read a source's features (only those intersecting `mask`, given in EPSG:3006).
+
+    Returns a GeoDataFrame in EPSG:3006 with the requested columns (all when None).
+    """
+    start = time.perf_counter()
+    kwargs = {}
+    if mask is not None and not mask.is_empty:
+        kwargs["mask"] = _mask_in_source_crs(mask, info.crs)
+    gdf = pyogrio.read_dataframe(info.source.path, layer=info.layer, columns=columns,
+                                 use_arrow=USE_ARROW, **kwargs)
+    if gdf.crs is None or info.source.crs is not None:
+        gdf = gdf.set_crs(info.crs, allow_override=True)
+    if CRS.from_user_input(gdf.crs) != CRS.from_user_input(ANALYSIS_CRS):
+        gdf = gdf.to_crs(ANALYSIS_CRS)
+    else:
+        gdf = gdf.set_crs(ANALYSIS_CRS, allow_override=True)
+    log.info("Read %s features from %s (layer %s, %s) in %.1f s", f"{len(gdf):,}",
+             info.source.path.name, info.layer, info.source_crs or info.crs,
+             time.perf_counter() - start)
+    return gdf
