@@ -91,17 +91,20 @@ def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
     for source in config.vector_sources():
         try:
             infos[source.role] = inspect_source(source, required.get(source.role))
-            if isinstance(source, AgriculturalSource):
-                check_class_values(infos[source.role])
         except InputError as exc:
             problems.items.extend(exc.problems)
-    problems.raise_if_any()
-    for source in agricultural_sources(config).values():
-        if infos[source.role].features == 0:
-            problems.add(f"{source.path}: layer {infos[source.role].layer!r} has no features, "
-                         "so there is no agricultural land to measure. Fix: point "
-                         f"{source.table} `path` at the field blocks (e.g. after `opjord fetch "
-                         "jordbruksblock`).")
+            continue
+        if isinstance(source, AgriculturalSource):
+            if infos[source.role].features == 0:
+                problems.add(f"{source.path}: layer {infos[source.role].layer!r} has no "
+                             "features, so there is no agricultural land to measure. Fix: point "
+                             f"{source.table} `path` at the field blocks (e.g. after `opjord "
+                             "fetch jordbruksblock`).")
+                continue
+            try:
+                check_class_values(infos[source.role])
+            except InputError as exc:
+                problems.items.extend(exc.problems)
     problems.raise_if_any()
     return infos
 

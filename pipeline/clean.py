@@ -128,19 +128,28 @@ def clean_polygons(gdf: gpd.GeoDataFrame, source: VectorSource, *, layer: str | 
     return out, report
 
 
+def outside_sweden(bounds: np.ndarray) -> np.ndarray:
+    """True for each (xmin, ymin, xmax, ymax) row in EPSG:3006 that lies wholly outside Sweden."""
+    xmin, ymin, xmax, ymax = SWEDEN_3006
+    return ((bounds[:, 2] < xmin) | (bounds[:, 0] > xmax) | (bounds[:, 3] < ymin)
+            | (bounds[:, 1] > ymax))
+
+
+def outside_sweden_message(where: str, source: VectorSource, what: str,
+                           b: tuple[float, float, float, float]) -> str:
+    return (f"{where}: {what} far outside Sweden after reprojection to EPSG:3006 (bounds "
+            f"{b[0]:.0f}, {b[1]:.0f}, {b[2]:.0f}, {b[3]:.0f}). The usual cause is a wrong CRS "
+            "label, e.g. SWEREF 99 16 30 (EPSG:3010) coordinates labelled EPSG:3006, or degrees "
+            "labelled as metres. Fix: give the file its true CRS, or set `crs = \"EPSG:…\"` "
+            f"in {source.table}.")
+
+
 def check_in_sweden(gdf: gpd.GeoDataFrame, source: VectorSource, *, where: str) -> None:
     """Raise InputError if features in EPSG:3006 lie far outside Sweden."""
     if gdf.empty:
         return
-    bounds = shapely.bounds(gdf.geometry.array.to_numpy())
-    xmin, ymin, xmax, ymax = SWEDEN_3006
-    outside = ((bounds[:, 2] < xmin) | (bounds[:, 0] > xmax) | (bounds[:, 3] < ymin)
-               | (bounds[:, 1] > ymax))
+    outside = outside_sweden(shapely.bounds(gdf.geometry.array.to_numpy()))
     if outside.any():
-        b = gdf.total_bounds
-        raise InputError(
-            f"{where}: {int(outside.sum()):,} of {len(gdf):,} features lie far outside Sweden "
-            f"after reprojection to EPSG:3006 (bounds {b[0]:.0f}, {b[1]:.0f}, {b[2]:.0f}, "
-            f"{b[3]:.0f}). The usual cause is a wrong CRS label, e.g. SWEREF 99 16 30 (EPSG:3010) "
-            "coordinates labelled EPSG:3006, or degrees labelled as metres. Fix: give the "
-            f"file its true CRS, or set `crs = \"EPSG:…\"` in {source.table}.")
+        raise InputError(outside_sweden_message(
+            where, source, f"{int(outside.sum()):,} of {len(gdf):,} features lie",
+            tuple(gdf.total_bounds)))

@@ -21,6 +21,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from pipeline import ANALYSIS_CRS
+from pipeline.clean import outside_sweden, outside_sweden_message
 from pipeline.config import AgriculturalSource, VectorSource
 from pipeline.errors import InputError, Problems
 
@@ -117,6 +118,12 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
         crs = ""
     else:
         crs = source_crs
+    bounds = info.get("total_bounds")
+    if crs and info["features"] and bounds is not None and np.all(np.isfinite(bounds)):
+        lo = Transformer.from_crs(crs, ANALYSIS_CRS, always_xy=True).transform_bounds(*bounds)
+        if not np.all(np.isfinite(lo)) or outside_sweden(np.array([lo]))[0]:
+            problems.add(outside_sweden_message(f"{source.path}", source,
+                                                f"layer {layer!r} lies", tuple(lo)))
     missing = [c for c in (required_columns or []) if c not in fields]
     for column in missing:
         problems.add(f"{source.path}: layer {layer!r} has no column {column!r} (columns: "

@@ -10,7 +10,7 @@ Coordinates are metres in EPSG:3006, offset to lie near Norrköping. The layout
              F4  Åker  box(900, 900, 1100, 1100)               4 ha, 1 ha inside M
              F5  Skog  box(0, 600, 200, 800)                   not a counted class
     ÖP 2017  A1  box(200, 0, 600, 400)                        16 ha: Åker 8, Bete 2
-             A2  box(500, 0, 700, 200)                         4 ha, overlaps A1 by 2 ha; no farmland
+             A2  box(500, 0, 700, 200)                         4 ha, 2 ha under A1; no farmland
     ÖP 2025  A1  box(200, 0, 600, 400)   same id and shape    kept
              B2  box(550, 550, 850, 850) − hole box(650, 650, 750, 750)  8 ha: Åker 3
              B3  box(950, 950, 1050, 1050)                     1 ha, ¼ inside M; Åker 1 (¼ in M)
