@@ -44,7 +44,7 @@ def test_formats_give_the_same_figures(project, name, driver, kwargs):
 def test_shapefile_cpg_is_honoured(project):
     write_layer(project.parent / "raw/op2025.shp", plan_2025(), encoding="cp1252")
     raw = (project.parent / "raw/op2025.dbf").read_bytes()
-    assert "Ängen".encode("cp1252") in raw and "Ängen".encode("utf-8") not in raw
+    assert "Ängen".encode("cp1252") in raw and "Ängen".encode() not in raw
     assert (project.parent / "raw/op2025.cpg").read_text().strip().upper() in {"CP1252", "1252"}
     edit_config(project, "raw/op2025.gpkg", "raw/op2025.shp")
     summary(project)

@@ -1,0 +1,706 @@
+"""Deterministic synthetic demo data for opjord (``opjord demo``).
+
+Everything except the municipal boundary is *synthetic*: the field blocks and the
+development areas are invented around roughly placed real place names so that the
+pipeline has something realistic-looking to chew on. None of the figures computed
+from these files are Norrköping's figures.
+
+Units: coordinates in metres (EPSG:3006 SWEREF 99 TM unless stated otherwise),
+areas in hectares (1 ha = 10 000 m²).
+
+The output is byte-identical between runs on the same software versions: all
+randomness comes from fixed-seed ``numpy.random.default_rng`` generators, the
+GeoPackage timestamp is pinned through GDAL's ``OGR_CURRENT_DATE`` and files are
+written in a fixed order with fixed feature order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import io
+import math
+import os
+import pathlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+import shapely.affinity
+from shapely.geometry import MultiPolygon, Polygon
+
+__all__ = ["generate_demo", "DEMO_FILES", "SEED"]
+
+SEED = 20170619  # ÖP 2017 adoption date; any fixed value works
+ANALYSIS_CRS = "EPSG:3006"
+OP2025_CRS = "EPSG:3010"
+GPKG_TIMESTAMP = "2026-01-01T00:00:00Z"
+BOUNDARY_RESOURCE = "norrkoping_kommungrans.geojson"
+
+DEMO_FILES = (
+    "kommungrans.geojson",
+    "jordbruksblock.gpkg",
+    "utvecklingsomraden_op2017.gpkg",
+    "utvecklingsomraden_op2025.gpkg",
+    "DEMODATA.txt",
+    "README.md",
+)
+
+GRID = 0.01  # coordinate precision of generated geometries, metres
+SHRINK_M = 4.0  # negative buffer applied to field cells, metres (gap ≈ 8 m)
+MIN_BLOCK_HA = 1.0
+MAX_BLOCK_HA = 20.0
+N_CLEARINGS = 16  # small farmland pockets outside the main plains
+
+# Approximate village / district centres in EPSG:3006 (metres). Placed by hand
+# from rough coordinates; good enough for a demo, not a gazetteer.
+PLACES: dict[str, tuple[float, float]] = {
+    "Norrköping": (568_700.0, 6_495_100.0),
+    "Åby": (568_400.0, 6_503_400.0),
+    "Krokek": (581_100.0, 6_503_900.0),
+    "Skärblacka": (552_000.0, 6_492_300.0),
+    "Kimstad": (556_500.0, 6_489_800.0),
+    "Östra Husby": (591_100.0, 6_493_700.0),
+    "Östra Ny": (598_900.0, 6_493_400.0),
+    "Kvillinge": (550_500.0, 6_496_200.0),
+    "Svärtinge": (561_500.0, 6_500_500.0),
+    "Jursla": (565_000.0, 6_502_700.0),
+}
+
+
+# ---------------------------------------------------------------------------
+# small geometry helpers
+
+
+def _ellipse(cx: float, cy: float, a: float, b: float, rot_deg: float, n: int = 48) -> Polygon:
+    """Ellipse with semi-axes a, b (m), rotated rot_deg counter-clockwise."""
+    t = np.linspace(0.0, 2.0 * math.pi, n, endpoint=False)
+    r = math.radians(rot_deg)
+    x = a * np.cos(t)
+    y = b * np.sin(t)
+    xs = cx + x * math.cos(r) - y * math.sin(r)
+    ys = cy + x * math.sin(r) + y * math.cos(r)
+    return Polygon(np.column_stack([xs, ys]))
+
+
+def _blob(
+    rng: np.random.Generator,
+    cx: float,
+    cy: float,
+    area_ha: float,
+    *,
+    elong: float = 1.3,
+    rot_deg: float | None = None,
+    wobble: float = 0.18,
+    n: int = 22,
+) -> Polygon:
+    """Irregular star-shaped polygon of about area_ha hectares centred on (cx, cy)."""
+    t = np.linspace(0.0, 2.0 * math.pi, n, endpoint=False)
+    r = np.ones(n)
+    for k in (2, 3, 5):
+        r += wobble / k * rng.uniform(0.5, 1.0) * np.cos(k * t + rng.uniform(0, 2 * math.pi))
+    rot = math.radians(rng.uniform(0, 180) if rot_deg is None else rot_deg)
+    x = r * np.cos(t) * elong
+    y = r * np.sin(t) / elong
+    xs = x * math.cos(rot) - y * math.sin(rot)
+    ys = x * math.sin(rot) + y * math.cos(rot)
+    unit = Polygon(np.column_stack([xs, ys]))
+    scale = math.sqrt(area_ha * 10_000.0 / unit.area)
+    return Polygon(np.column_stack([cx + xs * scale, cy + ys * scale]))
+
+
+def _largest_polygon(geom: shapely.Geometry) -> Polygon:
+    """The largest polygon part of a (multi)polygon or collection."""
+    parts = [p for p in shapely.get_parts(geom) if isinstance(p, Polygon) and not p.is_empty]
+    return max(parts, key=lambda p: p.area)
+
+
+def _snap(geom: shapely.Geometry) -> shapely.Geometry:
+    """Round coordinates to GRID metres, keeping the geometry valid."""
+    return shapely.set_precision(geom, GRID)
+
+
+def _read_boundary_3006() -> Polygon:
+    """The packaged municipal boundary, reprojected to EPSG:3006."""
+    gdf = gpd.read_file(io.BytesIO(_boundary_bytes()), engine="pyogrio")  # EPSG:4326
+    return gdf.to_crs(ANALYSIS_CRS).geometry.iloc[0]
+
+
+def _boundary_bytes() -> bytes:
+    """Bytes of the packaged boundary GeoJSON (EPSG:4326)."""
+    return importlib.resources.files("pipeline").joinpath("data", BOUNDARY_RESOURCE).read_bytes()
+
+
+# ---------------------------------------------------------------------------
+# landscape: where farmland may lie
+
+
+@dataclass(frozen=True)
+class _Zone:
+    """A farmland zone: ellipse (m), mean field-cell size (ha), pasture probability."""
+
+    cx: float
+    cy: float
+    a: float
+    b: float
+    rot: float
+    cell_ha: float
+    p_bete: float
+
+
+ZONES: tuple[_Zone, ...] = (
+    _Zone(561_500, 6_490_800, 9_000, 4_300, 18, 8.0, 0.12),  # Östgötaslätten SW of the city
+    _Zone(573_000, 6_490_300, 5_200, 2_600, 8, 7.0, 0.15),  # Klinga / Vrinnevi, S
+    _Zone(564_500, 6_501_800, 6_800, 2_500, 4, 5.5, 0.25),  # Åby / Jursla / Svärtinge, N
+    _Zone(580_700, 6_503_200, 2_300, 1_100, 15, 3.5, 0.45),  # Krokek
+    _Zone(591_000, 6_492_800, 6_500, 3_300, 12, 8.0, 0.18),  # Östra Husby, Vikbolandet W
+    _Zone(601_500, 6_490_000, 7_000, 3_200, 22, 8.0, 0.20),  # Östra Ny, Vikbolandet E
+    _Zone(554_300, 6_490_600, 3_800, 2_300, -30, 5.0, 0.30),  # Skärblacka / Kimstad
+    _Zone(550_300, 6_496_000, 2_200, 1_100, 10, 3.5, 0.40),  # Kvillinge
+)
+
+
+def _water() -> shapely.Geometry:
+    """Approximate Bråviken and lake Glan (no fields, no development areas)."""
+    inner = shapely.LineString([(572_300, 6_497_800), (578_000, 6_498_700)])
+    inner = inner.buffer(500, quad_segs=4)
+    outer = shapely.LineString(
+        [(578_000, 6_498_700), (583_000, 6_499_400), (590_000, 6_500_300),
+         (597_000, 6_500_000), (603_000, 6_498_500)]
+    ).buffer(1_200, quad_segs=4)
+    braviken = shapely.union(inner, outer)
+    glan = _ellipse(556_400, 6_497_600, 3_600, 1_300, 8, n=32)
+    return shapely.union(braviken, glan)
+
+
+def _roads() -> shapely.Geometry:
+    """A few main roads (E4, rv 51, rv 55, Vikbolandsvägen), 30 m wide corridors."""
+    lines = shapely.MultiLineString([
+        [(552_000, 6_480_000), (562_000, 6_488_500), (568_700, 6_495_100),
+         (575_000, 6_500_800), (582_000, 6_505_000)],
+        [(568_700, 6_495_100), (563_000, 6_499_000), (556_000, 6_503_500)],
+        [(568_700, 6_495_100), (566_000, 6_486_500), (563_000, 6_479_000)],
+        [(570_000, 6_494_500), (580_000, 6_494_000), (590_000, 6_494_300),
+         (600_000, 6_491_000), (612_000, 6_485_500)],
+        [(568_700, 6_495_100), (556_000, 6_492_500), (546_000, 6_491_000)],
+    ])
+    return lines.buffer(15.0, quad_segs=2)
+
+
+def _zone_shape(z: _Zone, rng: np.random.Generator) -> Polygon:
+    """Irregular outline of a farmland zone (roughly its ellipse, with lobes), metres."""
+    return _blob(
+        rng, z.cx, z.cy, math.pi * z.a * z.b / 10_000.0,
+        elong=math.sqrt(z.a / z.b), rot_deg=z.rot, wobble=0.45, n=64,
+    )
+
+
+def _clearing_zones(boundary: Polygon, rng: np.random.Generator) -> list[_Zone]:
+    """Small farmland pockets in forest valleys, away from the big zones and the areas."""
+    free = boundary.buffer(-1_500.0, quad_segs=4).difference(
+        shapely.union_all(
+            [_water().buffer(800.0, quad_segs=4),
+             shapely.Point(PLACES["Norrköping"]).buffer(6_000, quad_segs=8)]
+            + [_ellipse(z.cx, z.cy, z.a + 1_200, z.b + 1_200, z.rot, n=32) for z in ZONES]
+            + [shapely.Point(PLACES[a.place][0] + a.dx, PLACES[a.place][1] + a.dy).buffer(2_000)
+               for a in AREAS]
+        )
+    )
+    shapely.prepare(free)
+    minx, miny, maxx, maxy = free.bounds
+    out: list[_Zone] = []
+    while len(out) < N_CLEARINGS:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if not free.contains(shapely.Point(x, y)):
+            continue
+        if any(math.hypot(x - z.cx, y - z.cy) < 3_500 for z in out):
+            continue
+        a = rng.uniform(700, 1_600)
+        out.append(_Zone(x, y, a, a * rng.uniform(0.4, 0.7), rng.uniform(0, 180), 3.0, 0.4))
+    return out
+
+
+def _farmland_zones(
+    boundary: Polygon, rng: np.random.Generator
+) -> list[tuple[_Zone, shapely.Geometry]]:
+    """Zones with the polygons where field blocks may lie (inside the boundary,
+    off water, roads, town and village cores and forest islands)."""
+    zones = list(ZONES) + _clearing_zones(boundary, rng)
+    inner = boundary.buffer(-150.0, quad_segs=4)
+    exclude = [
+        _water(),
+        _roads(),
+        shapely.Point(PLACES["Norrköping"]).buffer(3_200, quad_segs=8),  # the city
+    ]
+    for name, (x, y) in PLACES.items():
+        if name != "Norrköping":
+            exclude.append(shapely.Point(x, y).buffer(550, quad_segs=6))  # village cores
+    # forest islands and wetlands inside the farmland
+    for z in zones:
+        for _ in range(int(z.a * z.b / 4e6)):
+            ang = rng.uniform(0, 2 * math.pi)
+            rad = math.sqrt(rng.uniform(0, 1))
+            px = z.cx + rad * z.a * math.cos(ang)
+            py = z.cy + rad * z.b * math.sin(ang)
+            exclude.append(_blob(rng, px, py, rng.uniform(15, 90), elong=1.6, n=14))
+    blocked = shapely.union_all(exclude)
+    out: list[tuple[_Zone, shapely.Geometry]] = []
+    for z in zones:  # zones may touch; each takes only what earlier ones left
+        g = _zone_shape(z, rng).intersection(inner).difference(blocked)
+        out.append((z, g))
+        blocked = shapely.union(blocked, g)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# field blocks
+
+
+def _field_cells(
+    zone_geom: shapely.Geometry, cell_ha: float, rng: np.random.Generator
+) -> list[Polygon]:
+    """Voronoi cells of random points inside zone_geom, clipped and shrunk (m)."""
+    minx, miny, maxx, maxy = zone_geom.bounds
+    n = int(zone_geom.area / (cell_ha * 10_000.0))
+    # rejection-sample points inside the zone (vectorised)
+    xs = rng.uniform(minx, maxx, n * 4)
+    ys = rng.uniform(miny, maxy, n * 4)
+    pts = shapely.points(xs, ys)
+    shapely.prepare(zone_geom)
+    pts = pts[shapely.contains(zone_geom, pts)][:n]
+    extent = shapely.box(minx - 1_000, miny - 1_000, maxx + 1_000, maxy + 1_000)
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=extent, ordered=True)
+    )
+    cells = shapely.intersection(cells, zone_geom)
+    cells = shapely.buffer(cells, -SHRINK_M, join_style="mitre")
+    parts = shapely.get_parts(cells)
+    parts = parts[shapely.get_type_id(parts) == 3]
+    parts = _snap(parts)
+    parts = shapely.get_parts(parts)  # set_precision may split thin necks
+    parts = parts[shapely.get_type_id(parts) == 3]
+    area = shapely.area(parts) / 10_000.0
+    # keep real-sized fields; drop some more at random as farmsteads/forest (natural gaps)
+    keep = (area >= MIN_BLOCK_HA + 0.05) & (area <= MAX_BLOCK_HA - 0.05)
+    keep &= rng.uniform(size=len(parts)) > 0.07
+    return list(parts[keep])
+
+
+def _bowtie(cell: Polygon) -> Polygon:
+    """Self-intersecting 'bow-tie' from four vertices of a convex cell (invalid on purpose)."""
+    ring = np.asarray(cell.exterior.coords)[:-1]
+    k = len(ring)
+    a, b, c, d = (ring[i * k // 4] for i in range(4))
+    return Polygon([a, c, b, d])  # edges a-c and b-d cross
+
+
+def _make_blocks(boundary: Polygon) -> gpd.GeoDataFrame:
+    """Synthetic Jordbruksverket-like field blocks in EPSG:3006."""
+    rng = np.random.default_rng(SEED)
+    zones = _farmland_zones(boundary, rng)
+    geoms: list[shapely.Geometry] = []
+    classes: list[str] = []
+    for z, zg in zones:
+        cells = _field_cells(zg, z.cell_ha, rng)
+        geoms.extend(cells)
+        classes.extend(np.where(rng.uniform(size=len(cells)) < z.p_bete, "Bete", "Åker").tolist())
+
+    all_zones = shapely.union_all([zg for _, zg in zones])
+    shapely.prepare(all_zones)
+    areas = np.array([g.area / 10_000.0 for g in geoms])
+    tree = shapely.STRtree(geoms)
+    extra_geoms: list[Polygon] = []
+
+    def shifted_copy(i: int) -> Polygon | None:
+        """Copy of block i moved ~35 % of its width, inside the zones, overlapping only block i."""
+        g = geoms[i]
+        step = 0.35 * math.sqrt(g.area)
+        ang = rng.uniform(0, 2 * math.pi)
+        moved = shapely.affinity.translate(g, step * math.cos(ang), step * math.sin(ang))
+        others = [geoms[j] for j in tree.query(moved) if j != i] + extra_geoms
+        if others:
+            moved = moved.difference(shapely.union_all(others).buffer(SHRINK_M, quad_segs=2))
+        moved = _largest_polygon(_snap(moved.intersection(all_zones)))
+        ha = moved.area / 10_000.0
+        if MIN_BLOCK_HA + 0.05 <= ha <= MAX_BLOCK_HA - 0.05 and moved.intersects(g):
+            return moved
+        return None
+
+    # ~10 pasture blocks partly overlapping arable blocks ("first class wins")
+    # and 5 same-class overlapping pairs (coverage union)
+    order = rng.permutation(len(geoms))
+    extra_classes: list[str] = []
+    used: set[int] = set()
+    n_bete_on_aker = n_same = 0
+    for i in order:
+        if n_bete_on_aker >= 10 and n_same >= 5:
+            break
+        if not 3.0 <= areas[i] <= 15.0:
+            continue
+        want_bete = n_bete_on_aker < 10 and classes[i] == "Åker"
+        want_same = not want_bete and n_same < 5
+        if not (want_bete or want_same):
+            continue
+        moved = shifted_copy(int(i))
+        if moved is None:
+            continue
+        used.add(int(i))
+        extra_geoms.append(moved)
+        if want_bete:
+            extra_classes.append("Bete")
+            n_bete_on_aker += 1
+        else:
+            extra_classes.append(classes[i])
+            n_same += 1
+
+    # two invalid bow-tie blocks (GPKG stores them; clean must repair them)
+    n_bow = 0
+    for i in order:
+        if n_bow >= 2:
+            break
+        g = geoms[i]
+        if int(i) in used or not 8.0 <= areas[i] <= 15.0:
+            continue
+        if not shapely.equals(g, g.convex_hull):
+            continue
+        bow = _bowtie(g)
+        fixed = shapely.make_valid(bow)
+        if bow.is_valid or not MIN_BLOCK_HA + 0.5 <= fixed.area / 10_000.0 <= MAX_BLOCK_HA:
+            continue
+        geoms[i] = bow
+        used.add(int(i))
+        n_bow += 1
+
+    geoms.extend(extra_geoms)
+    classes.extend(extra_classes)
+    ha = [round(shapely.make_valid(g).area / 10_000.0, 2) for g in geoms]
+    # unique 11-digit block ids
+    ids: set[int] = set()
+    while len(ids) < len(geoms):
+        ids.update(int(v) for v in rng.integers(10**10, 10**11, len(geoms) - len(ids)))
+    blockid = sorted(ids)
+    perm = rng.permutation(len(geoms))
+    blockid_arr = np.array([f"{v:011d}" for v in blockid])[np.argsort(perm)]
+    gdf = gpd.GeoDataFrame(
+        {
+            "blockid": blockid_arr,
+            "agoslag": classes,
+            "kategori": "Jordbruksblock",
+            "areal": np.array(ha, dtype="float64"),
+            "region_kod": "05",
+            "arslager": np.full(len(geoms), 2024, dtype="int32"),
+        },
+        geometry=gpd.GeoSeries(geoms),
+        crs=ANALYSIS_CRS,
+    )
+    return gdf.sort_values("blockid", kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# development areas
+
+
+@dataclass(frozen=True)
+class _AreaSpec:
+    """A development area: id, name, type, centre offset (m) from a place, size (ha)."""
+
+    omr_id: str
+    namn: str
+    typ: str
+    place: str
+    dx: float
+    dy: float
+    ha: float
+    status: str  # kept / changed / removed / new
+
+
+B, V, M, H, T = "bostäder", "verksamheter", "blandad bebyggelse", "handel", "teknisk försörjning"
+
+AREAS: tuple[_AreaSpec, ...] = (
+    # --- city edge: south-west / west / south plains (farmland) ---
+    _AreaSpec("U-001", "Ljunga norra", B, "Norrköping", -4_300, -1_700, 95, "kept"),
+    _AreaSpec("U-002", "Ljunga södra", B, "Norrköping", -4_500, -3_300, 80, "removed"),
+    _AreaSpec("U-003", "Klinga verksamhetsområde", V, "Norrköping", 1_300, -4_100, 210, "kept"),
+    _AreaSpec("U-004", "Klinga handelsplats", H, "Norrköping", 2_300, -3_900, 60, "kept"),
+    _AreaSpec("U-005", "Borg gärde", B, "Norrköping", -6_200, -2_800, 140, "removed"),
+    _AreaSpec("U-006", "Vrinnevi östra", M, "Norrköping", 3_900, -2_400, 70, "kept"),
+    _AreaSpec("U-007", "Smedby södra", B, "Norrköping", -1_400, -3_700, 55, "changed"),
+    _AreaSpec("U-008", "Ektorp västra", B, "Norrköping", -2_800, -3_600, 45, "kept"),
+    _AreaSpec("U-009", "Skälv ängar", B, "Norrköping", -5_900, -600, 120, "removed"),
+    _AreaSpec("U-010", "Kallerstad verksamheter", V, "Norrköping", -3_300, 1_900, 250, "kept"),
+    _AreaSpec("U-011", "Ingelsta handelsområde", H, "Norrköping", -2_600, 2_800, 80, "kept"),
+    _AreaSpec("U-012", "Händelö logistikpark", V, "Norrköping", 5_400, 0, 290, "kept"),
+    _AreaSpec("U-013", "Lindö strand", B, "Norrköping", 3_700, 1_500, 80, "kept"),
+    _AreaSpec("U-014", "Navestad östra", B, "Norrköping", 3_300, -300, 70, "kept"),
+    _AreaSpec("U-015", "Hageby gärde", M, "Norrköping", 200, -3_500, 40, "changed"),
+    _AreaSpec("U-016", "Mässvägen reningsverk", T, "Norrköping", 6_200, -2_200, 12, "kept"),
+    _AreaSpec("U-017", "Såpkullen", B, "Norrköping", -7_800, -4_000, 160, "removed"),
+    _AreaSpec("U-018", "Kvarnberget", M, "Norrköping", -4_600, 900, 120, "changed"),
+    # --- Åby / Jursla / Svärtinge ---
+    _AreaSpec("U-019", "Åby västra", B, "Åby", -1_500, -300, 90, "kept"),
+    _AreaSpec("U-020", "Åby södra", B, "Åby", 300, -1_500, 75, "removed"),
+    _AreaSpec("U-021", "Åby verksamhetsområde", V, "Åby", 1_700, -700, 50, "kept"),
+    _AreaSpec("U-022", "Jursla gärde", B, "Jursla", 300, -900, 45, "kept"),
+    _AreaSpec("U-023", "Svärtinge by", B, "Svärtinge", 900, 500, 35, "kept"),
+    _AreaSpec("U-024", "Svärtinge östra", B, "Svärtinge", 1_600, -900, 60, "changed"),
+    # --- Krokek / Kolmården ---
+    _AreaSpec("U-025", "Krokek centrum", M, "Krokek", -300, 900, 45, "kept"),
+    _AreaSpec("U-026", "Krokek södra", B, "Krokek", -600, -1_000, 40, "removed"),
+    _AreaSpec("U-027", "Kolmårdens strand", B, "Krokek", 2_200, 1_300, 150, "kept"),
+    # --- Skärblacka / Kimstad / Kvillinge ---
+    _AreaSpec("U-028", "Skärblacka ängar", B, "Skärblacka", 900, -800, 50, "kept"),
+    _AreaSpec("U-029", "Skärblacka bruk", V, "Skärblacka", -700, 900, 60, "kept"),
+    _AreaSpec("U-030", "Kimstad östra", B, "Kimstad", 1_100, 300, 40, "removed"),
+    _AreaSpec("U-031", "Kimstad stationsområde", M, "Kimstad", -500, -900, 20, "kept"),
+    _AreaSpec("U-032", "Kvillinge norra", B, "Kvillinge", 200, 1_200, 40, "kept"),
+    # --- Vikbolandet ---
+    _AreaSpec("U-033", "Östra Husby södra", B, "Östra Husby", 300, -1_100, 45, "removed"),
+    _AreaSpec("U-034", "Östra Husby norra", B, "Östra Husby", -400, 1_000, 25, "kept"),
+    _AreaSpec("U-035", "Östra Ny kyrkby", B, "Östra Ny", 700, 600, 30, "kept"),
+    _AreaSpec("U-036", "Vikbolandsvägen verksamheter", V, "Östra Husby", 2_600, 300, 35, "changed"),
+    _AreaSpec("U-037", "Östra Ny vattenverk", T, "Östra Ny", -1_300, 1_600, 8, "kept"),
+    _AreaSpec("U-038", "Lindö park", B, "Norrköping", 4_700, 1_400, 50, "kept"),
+    _AreaSpec("U-039", "Ingelsta östra", V, "Norrköping", -1_700, 3_300, 90, "kept"),
+    _AreaSpec("U-040", "Marielund", B, "Norrköping", 900, 3_200, 45, "kept"),
+    # --- new in the later plan: mostly woodland and brownfield, off farmland ---
+    _AreaSpec("U-041", "Hagebyhöga skogsstad", B, "Åby", 4_000, -300, 120, "new"),
+    _AreaSpec("U-042", "Kolmårdsporten", M, "Krokek", -3_300, 2_000, 90, "new"),
+    _AreaSpec("U-043", "Åby skogsbacke", B, "Åby", 500, 1_900, 70, "new"),
+    _AreaSpec("U-044", "Inre hamnen", M, "Norrköping", 2_400, 1_300, 25, "new"),
+    _AreaSpec("U-045", "Jursla backe", B, "Jursla", -800, 2_100, 45, "new"),
+    _AreaSpec("U-046", "Skärblacka västra", B, "Skärblacka", -2_600, 2_200, 35, "new"),
+    _AreaSpec("U-047", "Kolmårdsvägen verksamheter", V, "Åby", 2_800, 2_600, 110, "new"),
+    _AreaSpec("U-048", "Krokek norra", B, "Krokek", 300, 2_700, 40, "new"),
+    _AreaSpec("U-049", "Arkösundsvägen solpark", T, "Östra Ny", 3_300, -5_200, 180, "new"),
+    _AreaSpec("U-050", "Kimstad skogsbryn", B, "Kimstad", 2_000, -5_800, 30, "new"),
+    _AreaSpec("U-051", "Herstadberg norra", B, "Norrköping", -1_500, 4_300, 30, "new"),
+    _AreaSpec("U-052", "Kvillinge skog", B, "Kvillinge", -1_500, 1_500, 20, "new"),
+)
+
+OVERLAP_PAIR = ("U-003", "U-004")  # two kept areas that partly overlap
+HOLE_AREA = "U-001"  # kept area with an interior ring around a farm
+MULTI_AREA = "U-028"  # kept area in two parts
+MULTI_AREA_2025 = "U-041"  # a new two-part area in the later plan
+
+
+def _area_geometry(
+    spec: _AreaSpec, allowed: shapely.Geometry, taken: shapely.Geometry, seed: int
+) -> shapely.Geometry:
+    """Base geometry of one area in EPSG:3006: inside `allowed`, ≥ 25 m from `taken`."""
+    rng = np.random.default_rng([SEED, seed])
+    px, py = PLACES[spec.place]
+    cx, cy = px + spec.dx, py + spec.dy
+    free = allowed.difference(taken.buffer(25.0, quad_segs=4))
+    if spec.omr_id in (MULTI_AREA, MULTI_AREA_2025):
+        a = _blob(rng, cx, cy, spec.ha * 0.6)
+        b = _blob(rng, cx + 1.2 * math.sqrt(spec.ha * 1e4), cy + 300, spec.ha * 0.4)
+        g = MultiPolygon([_largest_polygon(a.intersection(free)),
+                          _largest_polygon(b.intersection(free))])
+    else:
+        g = _largest_polygon(_blob(rng, cx, cy, spec.ha).intersection(free))
+        if spec.omr_id == HOLE_AREA:
+            # a farm left out of the area: an interior ring with fields inside it
+            hole = _blob(rng, cx + 150, cy - 100, spec.ha * 0.16, elong=1.1, wobble=0.05, n=12)
+            g = g.difference(hole)
+    return _snap(g)
+
+
+def _changed_geometry(base: shapely.Geometry, allowed: shapely.Geometry, seed: int) -> Polygon:
+    """Reshaped version of a changed area: one side cut away, edges rounded off."""
+    rng = np.random.default_rng([SEED, 1_000 + seed])
+    c = base.centroid
+    minx, miny, maxx, maxy = base.bounds
+    w = max(maxx - minx, maxy - miny)
+    ang = rng.uniform(0, 2 * math.pi)
+    # keep the part on one side of a line just off the centroid
+    half = shapely.affinity.rotate(
+        shapely.box(c.x - 2 * w, c.y - 0.15 * w, c.x + 2 * w, c.y + 2 * w), ang, origin=c,
+        use_radians=True,
+    )
+    g = _largest_polygon(base.intersection(half))
+    g = g.buffer(30.0, quad_segs=3).buffer(-30.0, quad_segs=3).intersection(base)
+    return _largest_polygon(_snap(g.intersection(allowed)))
+
+
+def _make_areas(boundary: Polygon) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Development areas of ÖP 2017 and of the later plan, both in EPSG:3006.
+
+    Areas keep 25 m apart except the designed overlapping pair."""
+    allowed = boundary.buffer(-100.0, quad_segs=4).difference(_water())
+    rows17: list[dict] = []
+    rows25: list[dict] = []
+    placed: list[shapely.Geometry] = []
+    for n, spec in enumerate(AREAS):
+        taken = shapely.union_all(placed) if placed else shapely.Polygon()
+        if spec.omr_id == OVERLAP_PAIR[1]:
+            taken = shapely.Polygon()  # overlaps its partner on purpose
+        g = _area_geometry(spec, allowed, taken, n)
+        placed.append(g)
+        row = {"omr_id": spec.omr_id, "namn": spec.namn, "typ": spec.typ}
+        if spec.status != "new":
+            rows17.append({**row, "geometry": g})
+        if spec.status in ("kept", "new"):
+            rows25.append({**row, "geometry": g})
+        elif spec.status == "changed":
+            rows25.append({**row, "geometry": _changed_geometry(g, allowed, n)})
+    op17 = gpd.GeoDataFrame(rows17, geometry="geometry", crs=ANALYSIS_CRS)
+    op25 = gpd.GeoDataFrame(rows25, geometry="geometry", crs=ANALYSIS_CRS)
+    return op17, op25
+
+
+# ---------------------------------------------------------------------------
+# writing
+
+
+@contextlib.contextmanager
+def _pinned_gpkg_timestamp() -> Iterator[None]:
+    """Pin GDAL's GeoPackage last_change timestamp; restore the previous setting."""
+    old = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_TIMESTAMP})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
+
+
+def _tmp_path(target: pathlib.Path) -> pathlib.Path:
+    """A fresh temporary path next to target (same folder, so os.replace is atomic)."""
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent
+    )
+    os.close(fd)
+    return pathlib.Path(name)
+
+
+def _write_bytes(target: pathlib.Path, data: bytes) -> None:
+    """Write data to target atomically."""
+    tmp = _tmp_path(target)
+    try:
+        tmp.write_bytes(data)
+        tmp.chmod(0o644)  # mkstemp creates 0600; give the usual data-file mode
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_gpkg(
+    target: pathlib.Path, gdf: gpd.GeoDataFrame, layer: str, *, promote_to_multi: bool
+) -> None:
+    """Write one layer to a new GeoPackage atomically (timestamp pinned)."""
+    tmp = _tmp_path(target)
+    tmp.unlink()  # let GDAL create the file from scratch
+    try:
+        with _pinned_gpkg_timestamp():
+            pyogrio.write_dataframe(
+                gdf, tmp, layer=layer, driver="GPKG", promote_to_multi=promote_to_multi
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+DEMODATA_TEXT = (
+    "Syntetiska demodata för opjord – inte Norrköpings kommuns siffror.\n"
+    "Synthetic demo data for opjord - not Norrköping municipality's figures.\n"
+)
+
+
+def _readme(n_blocks: int, n17: int, n25: int) -> str:
+    """README.md text for the demo folder."""
+    counts = {k: sum(a.status == k for a in AREAS) for k in ("kept", "changed", "removed", "new")}
+    changes = ", ".join(f"{n} {k}" for k, n in counts.items())
+    return f"""# opjord demo data (syntetiska demodata)
+
+**These data are synthetic.** The field blocks and development areas are invented
+around roughly placed real place names. Figures computed from them are *not*
+Norrköping municipality's figures and must never be presented as such.
+Only the municipal boundary is real (and strongly generalised).
+
+Regenerate byte-identically with `opjord demo` (code: `pipeline/demo.py`,
+fixed random seed {SEED}; identical bytes on the same GDAL/PROJ/GEOS versions).
+`DEMODATA.txt` marks the folder as demo data: the pipeline sets `demo: true` in
+its outputs when an input's folder holds that file.
+
+## Files
+
+- `kommungrans.geojson` (EPSG:4326): Norrköping's municipal boundary, one
+  polygon, 95 vertices; columns `kommunkod`, `kommun`. Real but generalised.
+- `jordbruksblock.gpkg`, layer `jordbruksblock` (EPSG:3006, SWEREF 99 TM):
+  {n_blocks} synthetic field blocks shaped like Jordbruksverket's.
+- `utvecklingsomraden_op2017.gpkg`, layer `utvecklingsomraden` (EPSG:3006):
+  {n17} synthetic development areas standing in for ÖP 2017.
+- `utvecklingsomraden_op2025.gpkg`, layer `utvecklingsomraden` (**EPSG:3010**,
+  SWEREF 99 16 30, on purpose, to exercise reprojection): {n25} synthetic
+  development areas standing in for a later plan.
+- `DEMODATA.txt`: marker file (see above).
+
+## Columns
+
+`jordbruksblock`: `blockid` (text, 11 digits, unique), `agoslag` ("Åker" or
+"Bete"), `kategori` (text), `areal` (ha, 2 decimals, area of the polygon),
+`region_kod` (text, "05"), `arslager` (integer, 2024).
+
+`utvecklingsomraden`: `omr_id` (text, e.g. "U-001"), `namn` (text), `typ`
+("bostäder", "verksamheter", "blandad bebyggelse", "handel", "teknisk försörjning").
+
+## Built-in test cases
+
+- Blocks: about 80 % Åker / 20 % Bete, 1–20 ha, all inside the boundary,
+  separated by ~8 m gaps; 10 Bete blocks partly overlap Åker blocks ("first
+  class wins"), 5 pairs of same-class blocks overlap, and 2 blocks are invalid
+  self-intersecting "bow-ties" (repaired by the pipeline's clean step; `areal`
+  is the area of the repaired shape).
+- Plans: in both plans {OVERLAP_PAIR[0]} and {OVERLAP_PAIR[1]} overlap, {HOLE_AREA} has a
+  hole with farmland inside it, {MULTI_AREA} is a two-part MultiPolygon. Relative
+  to ÖP 2017 the later plan keeps most areas unchanged (same id and geometry;
+  after the round trip through EPSG:3010 they differ at sub-millimetre level),
+  reshapes some (same id), removes some and adds new ones (new ids):
+  {changes}.
+  The removed areas lie mostly on farmland and the new ones mostly off it, so
+  the agricultural share falls (by design, not by any real decision).
+
+## Sources, licence, attribution
+
+- `kommungrans.geojson`: the Norrköping feature of `swedish_municipalities.geojson`
+  from GitHub okfse/sweden-geojson (simplified there with mapshaper to 2 % of
+  the vertices), taken from opendatasoft's "sverige-kommuner-municipalities-of-sweden",
+  originally converted from Valmyndigheten's (Swedish Election Authority) data.
+  Strongly generalised (95 vertices): its outline and area are approximate, and
+  parts of real Norrköping (e.g. around Kvillinge) fall outside it. The
+  repository says "Feel free to reuse" but has no formal licence file; credit
+  Valmyndigheten, opendatasoft and okfse/sweden-geojson when redistributing.
+- All other files: synthetic, generated by opjord; released with the project
+  under its licence (MIT). They imitate the *schema* of Jordbruksverket's open
+  field-block data (CC BY 4.0) but contain none of it.
+"""
+
+
+def generate_demo(out_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Write the demo data set into out_dir and return the written files.
+
+    Deterministic (fixed seed, pinned GeoPackage timestamp): two runs give
+    byte-identical files. Each file is written atomically (temporary file in
+    out_dir, then os.replace). Takes a few seconds.
+    """
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    boundary = _read_boundary_3006()
+    blocks = _make_blocks(boundary)
+    op17, op25 = _make_areas(boundary)
+    op25 = op25.to_crs(OP2025_CRS)
+
+    paths = [out_dir / name for name in DEMO_FILES]
+    _write_bytes(paths[0], _boundary_bytes())
+    # blocks: Polygon layer; plans: MultiPolygon layers, as municipal GIS exports usually are
+    _write_gpkg(paths[1], blocks, "jordbruksblock", promote_to_multi=False)
+    _write_gpkg(paths[2], op17, "utvecklingsomraden", promote_to_multi=True)
+    _write_gpkg(paths[3], op25, "utvecklingsomraden", promote_to_multi=True)
+    _write_bytes(paths[4], DEMODATA_TEXT.encode("utf-8"))
+    _write_bytes(paths[5], _readme(len(blocks), len(op17), len(op25)).encode("utf-8"))
+    return paths
