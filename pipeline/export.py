@@ -212,9 +212,9 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
         sheet["A1"] = note
         _format_sheet(sheet, summary.columns, header_row=3)
         used = {"Sammanfattning"}
+        all_areas = areas_table(analysis)
         for key in analysis.plans:
-            table = areas_table(analysis)
-            table = table[table["plan"] == key].drop(columns=["plan"])
+            table = all_areas[all_areas["plan"] == key].drop(columns=["plan"])
             table["status"] = table["status"].map(STATUS_SV).fillna("")
             table = table.rename(columns=headers)
             name = _sheet_name(analysis.plans[key]["label"], used)
