@@ -182,6 +182,8 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
     Returns a GeoDataFrame in EPSG:3006 with the requested columns (all when None).
     """
     start = time.perf_counter()
+    log.info("Reading %s (layer %s)%s …", info.source.path.name, info.layer,
+             " within the municipality's extent" if mask is not None else "")
     kwargs = {}
     if mask is not None and not mask.is_empty:
         kwargs["mask"] = _mask_in_source_crs(mask, info.crs)
