@@ -182,7 +182,10 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
     Returns a GeoDataFrame in EPSG:3006 with the requested columns (all when None).
     """
     start = time.perf_counter()
-    log.info("Reading %s (layer %s)%s …", info.source.path.name, info.layer,
+    # Announce big reads before they start, so a long pause has an explanation.
+    log.log(logging.INFO if info.features > 100_000 else logging.DEBUG,
+            "Reading %s (layer %s, %s features)%s …", info.source.path.name, info.layer,
+            f"{info.features:,}",
              " within the municipality's extent" if mask is not None else "")
     kwargs = {}
     if mask is not None and not mask.is_empty:
