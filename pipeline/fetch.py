@@ -371,6 +371,9 @@ def parse_page(body: bytes) -> list[dict[str, Any]]:
     try:
         doc = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        if body.lstrip()[:1] == b"<":
+            start = " ".join(body[:120].decode("utf-8", "replace").split())
+            raise _Retryable(f"the answer is not JSON but markup: {start!r}") from exc
         raise _Retryable(f"the answer is not complete JSON ({len(body)} bytes; {exc})") from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(
             doc.get("features"), list):
@@ -669,6 +672,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -676,8 +680,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_geopackage(frame, path: Path) -> str:
-    """Write `frame` as layer `jordbruksblock` to `path` atomically; return its sha256."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_geopackage(frame, path: Path, description: str = ATTRIBUTION) -> str:
+    """Write `frame` as layer `jordbruksblock` to `path` atomically; return its sha256.
+
+    `description` goes into gpkg_contents (QGIS shows it), so the attribution
+    travels with the file even without the manifest.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".gpkg")
     os.close(fd)
@@ -685,7 +699,7 @@ def write_geopackage(frame, path: Path) -> str:
     try:
         tmp.unlink()
         frame.to_file(tmp, layer=OUTPUT_LAYER, driver="GPKG", engine="pyogrio",
-                      promote_to_multi=True)
+                      promote_to_multi=True, layer_options={"DESCRIPTION": description})
         digest = sha256_file(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -892,7 +906,9 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
     if out.suffix.lower() != ".gpkg":
         raise InputError(f"--out {out}: the output must be a GeoPackage. Fix: give a path "
                          "ending in .gpkg.")
-    digest = write_geopackage(frame, out)
+    digest = write_geopackage(
+        frame, out, f"{ATTRIBUTION}. Jordbruksverket's field blocks from {url}, layer {layer}"
+        f"{'' if year is None else f', arslager {year}'}, fetched {_now()} by opjord.")
     entry = {
         "dataset": "jordbruksblock",
         "path": out.name,
@@ -901,9 +917,10 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
         "hits": hits,
         "features_fetched": len(features),
         "feature_count": len(frame),
-        "clipped_to": (f"blocks intersecting {config.boundary.path.name}"
-                       if within is not None and config is not None and config.boundary
-                       else None),
+        "area": ("blocks intersecting the boundary "
+                 f"{_config_path_text(config.boundary.path, config.root)} (not cut)"
+                 if within is not None and config is not None and config.boundary else
+                 "blocks intersecting the bbox (not cut)"),
         "arslager": years,
         "fetched_at": _now(),
         "sha256": digest,

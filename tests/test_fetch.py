@@ -9,8 +9,10 @@ missing and CI is not set; with CI=true a missing `mapserv` fails the suite.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -147,6 +149,12 @@ def test_full_fetch_of_latest_layer_equals_fixture(wfs, proxy, tmp_path, capsys)
     assert entry["source"]["url"] == proxy.url
     assert entry["source"]["layer"] == "inspire:senaste_arslager_block"
     assert entry["arslager"] == [2024] and entry["fetched_at"].endswith("Z")
+    assert entry["area"] == "blocks intersecting the bbox (not cut)"
+    assert (out.parent / "manifest.json").stat().st_mode & 0o044  # not private like mkstemp
+    with contextlib.closing(sqlite3.connect(out)) as db:  # QGIS shows this description
+        (description,) = db.execute("SELECT description FROM gpkg_contents "
+                                    "WHERE table_name = 'jordbruksblock'").fetchone()
+    assert description.startswith("Jordbruksblock © Jordbruksverket, CC BY 4.0.")
     assert not (out.parent / fetch.CACHE_DIR_NAME).exists()  # cache removed on success
     assert sorted(p.name for p in out.parent.iterdir()) == ["blocks.gpkg", "manifest.json"]
 
@@ -311,6 +319,22 @@ def test_exception_report_is_a_clear_error_and_writes_nothing(wfs, proxy, tmp_pa
     assert "NoApplicableCode" in message and "Fix:" in message
     assert proxy.page_starts() == [0, 7]  # not retried
     assert not out.exists() and not (tmp_path / "manifest.json").exists()
+
+
+def test_gzip_answers_are_decompressed(wfs, proxy, tmp_path):
+    proxy.add(Fault("gzip", match=lambda p: True, times=99))
+    out = tmp_path / "b.gpkg"
+    assert fetch.run(fetch_args(proxy.url, "--bbox", ALL, "--out", str(out)), None) == 0
+    assert_same_blocks(out, layer_of(wfs.blocks, 2024))
+    assert proxy.faults[0].hits == 5  # hits + 4 pages, all compressed
+
+
+def test_html_instead_of_json_is_retried_then_reported(wfs, proxy, tmp_path):
+    proxy.add(Fault("status", match=lambda p: is_page(p, 0), status=200, times=99))
+    with pytest.raises(fetch.FetchError, match="not JSON but markup"):
+        fetch.run(fetch_args(proxy.url, "--bbox", ALL, "--out", str(tmp_path / "b.gpkg")),
+                  None)
+    assert proxy.page_starts() == [0, 0, 0, 0]
 
 
 def test_real_server_exception_for_unknown_layer(wfs, proxy, tmp_path):

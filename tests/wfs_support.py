@@ -16,6 +16,7 @@ Run `python tests/wfs_support.py` to start the server by hand and print its URL.
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -272,7 +273,7 @@ class Fault:
     "cut" (announce the full length, send half, close), "exception" (HTTP 200 with an
     OWS ExceptionReport, like GeoServer), "empty" (an empty FeatureCollection),
     "drop" (close the connection without answering), "strip_filter" (forward without
-    FILTER, like a server that ignores it).
+    FILTER, like a server that ignores it), "gzip" (answer with Content-Encoding gzip).
     """
 
     kind: str
@@ -333,7 +334,10 @@ class _ProxyHandler(_Quiet):
             status, headers, body = proxy.forward(path)
             self.send_response(status)
             ctype = headers.get("Content-Type", "application/octet-stream")
-            if kind == "truncate":
+            if kind == "gzip":
+                self.send_header("Content-Encoding", "gzip")
+                self._send(gzip.compress(body), ctype)
+            elif kind == "truncate":
                 self._send(body[: len(body) // 2], ctype)
             elif kind == "cut":
                 self.send_header("Content-Type", ctype)
