@@ -563,11 +563,7 @@ def features_to_frame(features: list[dict[str, Any]], query: Query,
     import shapely
 
     if not features:
-        raise FetchError(
-            f"{query.url}: layer {query.layer} returned no field blocks for "
-            f"{_selection_text(query)}. An agricultural layer without features cannot be "
-            "analysed, so nothing was written. Fix: check --bbox (EPSG:3006 metres, "
-            "minx,miny,maxx,maxy = easting,northing), --year and --layer.")
+        raise _no_blocks(query)
     frame = gpd.GeoDataFrame.from_features(features, crs=SRS_NAME)
     missing = [c for c in (*query.key_columns, CLASS_COLUMN) if c not in frame.columns]
     if missing:
@@ -610,16 +606,32 @@ def features_to_frame(features: list[dict[str, Any]], query: Query,
                 "municipal boundary. Nothing was written. Fix: check [boundary] in the "
                 "config (path, crs) or give --bbox.")
     elif query.bbox is not None:
-        outside = ~frame.intersects(shapely.box(*query.bbox))
-        if outside.any():
+        # A server may match on envelopes only (PostGIS "loose bbox"): drop those blocks,
+        # but a block whose envelope misses the bbox means the bbox was ignored.
+        minx, miny, maxx, maxy = query.bbox
+        bounds = shapely.bounds(np.asarray(frame.geometry.values))
+        ignored = ((bounds[:, 0] > maxx) | (bounds[:, 2] < minx)
+                   | (bounds[:, 1] > maxy) | (bounds[:, 3] < miny))
+        if ignored.any():
             raise FetchError(
-                f"{query.url}: {int(outside.sum())} block(s) lie outside the requested "
-                f"bbox {query.bbox}: the server ignored the bbox or swapped its axes. "
-                "Nothing was written. Fix: report the server's behaviour; a --bbox in "
-                "EPSG:3006 is sent as northing,easting with the URN CRS.")
+                f"{query.url}: {int(ignored.sum())} block(s) lie outside the requested "
+                f"bbox {_selection_text(query)}: the server ignored the bbox or swapped its "
+                "axes. Nothing was written. Fix: report the server's behaviour; the bbox is "
+                "sent as northing,easting with the URN CRS urn:ogc:def:crs:EPSG::3006.")
+        frame = frame[np.asarray(frame.intersects(shapely.box(*query.bbox)))]
+        if frame.empty:
+            raise _no_blocks(query)
     frame = frame.sort_values(list(query.key_columns), kind="stable").reset_index(drop=True)
     columns = [c for c in frame.columns if c != "geometry"] + ["geometry"]
     return frame[columns]
+
+
+def _no_blocks(query: Query) -> FetchError:
+    return FetchError(
+        f"{query.url}: layer {query.layer} returned no field blocks for "
+        f"{_selection_text(query)}. An agricultural layer without features cannot be "
+        "analysed, so nothing was written. Fix: check --bbox (EPSG:3006 metres, "
+        "minx,miny,maxx,maxy = easting,northing), --year and --layer.")
 
 
 def _to_sweref_axes(geoseries, query: Query):

@@ -440,3 +440,47 @@ def test_cli_shim_parses_fetch_arguments():
         "jordbruksblock", "2017", 100, 5)
     with pytest.raises(SystemExit):
         parser.parse_args(["fetch", "nmd"])
+
+
+def test_unknown_total_pages_until_a_short_page(wfs, proxy, monkeypatch):
+    monkeypatch.setattr(fetch, "get_hits", lambda query, policy: None)  # numberMatched="unknown"
+    query = fetch.Query(url=proxy.url, layer="inspire:senaste_arslager_block", page_size=5)
+    policy = fetch.HttpPolicy(timeout=5, retries=0, log=lambda _m: None)
+    features, hits = fetch.fetch_features(query, policy)
+    assert hits is None and len(features) == 25
+    assert proxy.page_starts() == [0, 5, 10, 15, 20, 25]  # the empty page ends it
+
+
+def _feature(e: float, n: float, **props) -> dict:
+    ring = [[e, n], [e + 10, n], [e + 10, n + 10], [e, n + 10], [e, n]]
+    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"blockid": "05810000001", "agoslag": "Åker", "areal": "0.01",
+                           "arslager": "2024", **props}}
+
+
+def test_swapped_axes_are_swapped_back_and_foreign_coordinates_refused():
+    query = fetch.Query(url="http://x/wfs", layer="l")
+    frame = fetch.features_to_frame([_feature(6_496_000, 568_000)], query)
+    assert frame.total_bounds.tolist() == [568_000, 6_496_000, 568_010, 6_496_010]
+    assert frame.geom_type.tolist() == ["MultiPolygon"]
+    assert frame.areal.tolist() == [0.01] and frame.arslager.tolist() == [2024]
+    with pytest.raises(fetch.FetchError, match="not SWEREF 99 TM"):
+        fetch.features_to_frame([_feature(16.2, 58.6)], query)
+    with pytest.raises(fetch.FetchError, match="has no column agoslag"):
+        fetch.features_to_frame([_feature(568_000, 6_496_000, agoslag=None) | {
+            "properties": {"blockid": "1"}}], query)
+
+
+def test_bbox_check_tolerates_envelope_matches_but_not_ignored_bboxes():
+    query = fetch.Query(url="http://x/wfs", layer="l", bbox=(568_000, 6_496_000, 568_100,
+                                                              6_496_100))
+    l_shape = _feature(568_090, 6_496_090) | {"geometry": {"type": "MultiPolygon", "coordinates": [
+        [[[568_110, 6_496_000], [568_200, 6_496_000], [568_200, 6_496_010], [568_110, 6_496_010],
+          [568_110, 6_496_000]]],
+        [[[568_000, 6_496_110], [568_010, 6_496_110], [568_010, 6_496_200], [568_000, 6_496_200],
+          [568_000, 6_496_110]]]]}}  # its envelope overlaps the bbox, its parts do not
+    inside = _feature(568_050, 6_496_050, blockid="05810000002")
+    frame = fetch.features_to_frame([l_shape, inside], query)
+    assert frame.blockid.tolist() == ["05810000002"]
+    with pytest.raises(fetch.FetchError, match="ignored the bbox"):
+        fetch.features_to_frame([_feature(570_000, 6_496_050)], query)
