@@ -856,7 +856,9 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
     """`opjord fetch jordbruksblock`: fetch, validate, write GeoPackage + manifest entry.
 
     Progress goes to stderr; the config lines to use go to stdout. Returns 0, or
-    raises InputError (exit 2) with nothing written to the output path.
+    raises InputError (exit 2) with nothing written to the output path. Optional
+    attributes `args.sleep` and `args.log` (callables) replace `time.sleep` and the
+    stderr logger; the tests use them to record retry waits instead of sleeping.
     """
     started = time.monotonic()
     log: Callable[[str], None] = getattr(args, "log", None) or (

@@ -484,3 +484,49 @@ def test_bbox_check_tolerates_envelope_matches_but_not_ignored_bboxes():
     assert frame.blockid.tolist() == ["05810000002"]
     with pytest.raises(fetch.FetchError, match="ignored the bbox"):
         fetch.features_to_frame([_feature(570_000, 6_496_050)], query)
+
+
+def test_fetched_demo_blocks_give_the_same_figures_as_the_source(tmp_path, capsys):
+    """Acceptance: serve the demo field blocks over WFS, fetch them with the demo config's
+    boundary, paste the printed lines into the config, and `opjord analyse` gives exactly
+    the figures of the original file. Needs the foundation (pipeline.demo, the CLI)."""
+    demo = pytest.importorskip("pipeline.demo", reason="needs the foundation's demo data")
+    from pipeline.cli import main
+
+    repo_config = Path(__file__).resolve().parents[1] / "opjord.toml"
+    if MAPSERV is None and os.environ.get("CI") != "true":
+        pytest.skip("mapserv not found")
+    assert MAPSERV is not None, "install mapserver-bin (CI=true: WFS tests must run)"
+    if not repo_config.exists():
+        pytest.skip("needs the repository's demo opjord.toml")
+    config_path = tmp_path / "opjord.toml"
+    config_path.write_text(repo_config.read_text(encoding="utf-8"), encoding="utf-8")
+    demo.generate_demo(tmp_path / "data/raw/demo")
+    config = load_config(config_path)
+    source = gpd.read_file(config.agricultural_land.path, layer=config.agricultural_land.layer)
+
+    serve = tmp_path / "wfs"
+    serve.mkdir()
+    source.to_file(serve / "b.gpkg", layer="senaste_arslager_block")
+    source.to_file(serve / "b.gpkg", layer="arslager_block")
+    with MapServerCGI(*write_mapfile(serve, serve / "b.gpkg")) as server:
+        args = parse("--url", server.url, "--page-size", str(len(source) // 3 + 1))
+        assert fetch.run(args, config) == 0
+    printed = capsys.readouterr().out
+    block = printed[printed.index("[agricultural_land]"):].split("\n\n")[0]
+
+    def figures(path: Path) -> dict:
+        assert main(["analyse", "--config", str(path)]) == 0
+        summary = json.loads((tmp_path / "data/processed/summary.json").read_text("utf-8"))
+        return {key: {k: plan[k] for k in ("development_area_ha", "agricultural_ha", "share",
+                                           "agricultural_ha_by_class",
+                                           "share_of_municipal_agricultural_land")}
+                for key, plan in summary["plans"].items()}
+
+    before = figures(config_path)
+    text = config_path.read_text(encoding="utf-8")
+    start, end = text.index("[agricultural_land]"), text.index("[[plans]]")
+    fetched_config = tmp_path / "opjord_fetched.toml"
+    fetched_config.write_text(text[:start] + block + "\n\n" + text[end:], encoding="utf-8")
+    assert load_config(fetched_config).agricultural_land.path.name.startswith("jordbruksblock_")
+    assert figures(fetched_config) == before
