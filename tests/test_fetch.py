@@ -50,7 +50,10 @@ def wfs(tmp_path_factory) -> LocalWfs:
     folder = tmp_path_factory.mktemp("wfs")
     gpkg = folder / "blocks.gpkg"
     blocks = write_blocks_gpkg(gpkg)
-    with MapServerCGI(*write_mapfile(folder, gpkg)) as server, FaultProxy(server.url) as proxy:
+    with pytest.MonkeyPatch.context() as mp, MapServerCGI(*write_mapfile(folder, gpkg)) as server, \
+            FaultProxy(server.url) as proxy:
+        for name in ("no_proxy", "NO_PROXY"):  # a CI machine's HTTP proxy must not see 127.0.0.1
+            mp.setenv(name, "127.0.0.1,localhost")
         yield LocalWfs(server=server, proxy=proxy, blocks=blocks, folder=folder)
 
 
@@ -272,9 +275,9 @@ def test_503_then_success_and_429_retry_after_is_honoured(wfs, proxy, tmp_path, 
 
 
 def test_timeout_then_success(wfs, proxy, tmp_path, capsys):
-    proxy.add(Fault("delay", match=lambda p: is_page(p, 21), seconds=1.5))
+    proxy.add(Fault("delay", match=lambda p: is_page(p, 21), seconds=2.5))
     args = fetch_args(proxy.url, "--bbox", ALL, "--out", str(tmp_path / "b.gpkg"),
-                      "--timeout", "0.4")
+                      "--timeout", "1")
     assert fetch.run(args, None) == 0
     assert proxy.page_starts() == [0, 7, 14, 21, 21]
     assert "timed out" in capsys.readouterr().err
@@ -509,7 +512,10 @@ def test_fetched_demo_blocks_give_the_same_figures_as_the_source(tmp_path, capsy
     serve.mkdir()
     source.to_file(serve / "b.gpkg", layer="senaste_arslager_block")
     source.to_file(serve / "b.gpkg", layer="arslager_block")
-    with MapServerCGI(*write_mapfile(serve, serve / "b.gpkg")) as server:
+    with pytest.MonkeyPatch.context() as mp, MapServerCGI(*write_mapfile(
+            serve, serve / "b.gpkg")) as server:
+        mp.setenv("no_proxy", "127.0.0.1,localhost")
+        mp.setenv("NO_PROXY", "127.0.0.1,localhost")
         args = parse("--url", server.url, "--page-size", str(len(source) // 3 + 1))
         assert fetch.run(args, config) == 0
     printed = capsys.readouterr().out

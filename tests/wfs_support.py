@@ -367,6 +367,7 @@ class FaultProxy(_Server):
         self.faults: list[Fault] = []
         self.requests: list[dict[str, str]] = []
         self._lock = threading.Lock()
+        self._direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         super().__init__(_ProxyHandler)
 
     def add(self, *faults: Fault) -> FaultProxy:
@@ -388,7 +389,7 @@ class FaultProxy(_Server):
     def forward(self, path: str) -> tuple[int, dict[str, str], bytes]:
         query = urllib.parse.urlsplit(path).query
         try:
-            with urllib.request.urlopen(f"{self.upstream}?{query}", timeout=30) as resp:
+            with self._direct.open(f"{self.upstream}?{query}", timeout=30) as resp:
                 return resp.status, dict(resp.headers), resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, dict(exc.headers), exc.read()
