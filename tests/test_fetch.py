@@ -537,3 +537,19 @@ def test_fetched_demo_blocks_give_the_same_figures_as_the_source(tmp_path, capsy
     fetched_config.write_text(text[:start] + block + "\n\n" + text[end:], encoding="utf-8")
     assert load_config(fetched_config).agricultural_land.path.name.startswith("jordbruksblock_")
     assert figures(fetched_config) == before
+
+
+def test_cache_is_discarded_when_the_server_total_changed(tmp_path):
+    query = fetch.Query(url="http://x/wfs", layer="l", page_size=2)
+    messages: list[str] = []
+    cache = fetch.PageCache(tmp_path / "c", query, messages.append)
+    cache.open(hits=4)
+    cache.put(0, [_feature(568_000, 6_496_000)] * 2)
+    assert fetch.PageCache(tmp_path / "c", query, messages.append).get(0) is not None
+    again = fetch.PageCache(tmp_path / "c", query, messages.append)
+    again.open(hits=4)
+    assert again.cached_pages() == 1 and not messages
+    again.open(hits=5)  # the server's data changed: old pages would mix two versions
+    assert again.cached_pages() == 0 and "starting afresh" in messages[0]
+    (tmp_path / "c" / "page-000000000.json").write_text("{trunc", encoding="utf-8")
+    assert again.get(0) is None  # a damaged page is fetched again
