@@ -89,6 +89,16 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> list[Path]:
     return []
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Fetch field blocks over WFS; the config is optional (it gives the boundary)."""
+    from pipeline import fetch
+
+    config = None
+    if Path(args.config).is_file() or args.config != DEFAULT_CONFIG_NAME:
+        config = load_config(args.config, inputs_must_exist=False)
+    return fetch.run(args, config)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.demo import generate_demo
 
@@ -118,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, _) in COMMANDS.items():
         sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+    from pipeline import fetch
+
+    fetch.configure_parser(sub.add_parser(
+        "fetch", parents=[common], help="hämta Jordbruksverkets jordbruksblock via WFS"))
     demo = sub.add_parser("demo", parents=[common], help="återskapa demodata (data/raw/demo)")
     demo.add_argument("--out", help="folder to write (default: data/raw/demo beside the config)")
     return parser
@@ -129,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "fetch":
+            return cmd_fetch(args)
         config = load_config(args.config)
         _, func = COMMANDS[args.command]
         outputs = func(config, args)

@@ -153,8 +153,9 @@ class _Reader:
     """Typed access to one TOML table, collecting problems instead of raising."""
 
     def __init__(self, cfg_path: Path, table: str, data: Any, problems: Problems,
-                 allowed: set[str]):
+                 allowed: set[str], *, inputs_must_exist: bool = True):
         self.cfg_path, self.table, self.problems = cfg_path, table, problems
+        self.inputs_must_exist = inputs_must_exist
         if not isinstance(data, dict):
             self.fail("", f"must be a table, not {type(data).__name__}",
                       "write it as a [table] section")
@@ -194,7 +195,7 @@ class _Reader:
         path = Path(value)
         if not path.is_absolute():
             path = (self.cfg_path.parent / path).resolve()
-        if must_exist and not path.exists():
+        if must_exist and self.inputs_must_exist and not path.exists():
             self.fail(key, f"points at {path}, which does not exist",
                       "correct the path (relative paths start at the config file's folder)")
         return path
@@ -236,10 +237,19 @@ def _agricultural(r: _Reader, role: str) -> AgriculturalSource | None:
                               classes=tuple(classes))
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate the TOML config at `path`; raise InputError listing every problem."""
+def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
+    """Read and validate the TOML config at `path`; raise InputError listing every problem.
+
+    `inputs_must_exist=False` accepts input paths that do not exist yet (for `opjord fetch`,
+    which creates them).
+    """
     cfg_path = Path(path).resolve()
     problems = Problems()
+
+    def table(name: str, data: Any, keys: str) -> _Reader:
+        return _Reader(cfg_path, name, data, problems, _KEYS[keys],
+                       inputs_must_exist=inputs_must_exist)
+
     if not cfg_path.is_file():
         problems.add(f"{cfg_path}: the config file does not exist. Fix: pass --config PATH, or "
                      f"run in a folder with an {DEFAULT_CONFIG_NAME} (the repository's own points "
@@ -252,15 +262,14 @@ def load_config(path: str | Path) -> Config:
                      'need double quotes, e.g. path = "data/raw/x.gpkg".')
         problems.raise_if_any()
 
-    top = _Reader(cfg_path, "the config file", raw, problems, _KEYS[""])
-    project = _Reader(cfg_path, "[project]", raw.get("project", {}), problems, _KEYS["project"])
+    top = table("the config file", raw, "")
+    project = table("[project]", raw.get("project", {}), "project")
     kommun = project.get("kommun", str, "Norrköping")
     kommunkod = project.get("kommunkod", str)
 
     boundary = None
     if "boundary" in raw:
-        boundary = _vector(_Reader(cfg_path, "[boundary]", raw["boundary"], problems,
-                                   _KEYS["boundary"]), "boundary")
+        boundary = _vector(table("[boundary]", raw["boundary"], "boundary"), "boundary")
 
     agricultural = None
     if "agricultural_land" not in raw:
@@ -268,12 +277,12 @@ def load_config(path: str | Path) -> Config:
                  'add an [agricultural_land] table with path = "…" to the field blocks')
     else:
         agricultural = _agricultural(
-            _Reader(cfg_path, "[agricultural_land]", raw["agricultural_land"], problems,
-                    _KEYS["agricultural_land"]), "agricultural_land")
+            table("[agricultural_land]", raw["agricultural_land"], "agricultural_land"),
+            "agricultural_land")
 
     landcover = None
     if "landcover" in raw:
-        r = _Reader(cfg_path, "[landcover]", raw["landcover"], problems, _KEYS["landcover"])
+        r = table("[landcover]", raw["landcover"], "landcover")
         lc_path = r.path("path")
         codes = r.get("agricultural_codes", list, [3])
         if not codes or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes):
@@ -294,8 +303,8 @@ def load_config(path: str | Path) -> Config:
         raw_plans = []
     for i, raw_plan in enumerate(raw_plans, start=1):
         key = raw_plan.get("key") if isinstance(raw_plan, dict) else None
-        r = _Reader(cfg_path, f"[[plans]] #{i}" + (f" ({key})" if isinstance(key, str) else ""),
-                    raw_plan, problems, _KEYS["plans"])
+        r = table(f"[[plans]] #{i}" + (f" ({key})" if isinstance(key, str) else ""),
+                  raw_plan, "plans")
         key = r.get("key", str, required=True)
         if key is not None and not _PLAN_KEY.match(key):
             r.fail("key", f"= {key!r} is not a usable plan key",
@@ -304,8 +313,8 @@ def load_config(path: str | Path) -> Config:
         own_agri = None
         if "agricultural_land" in r.data:
             own_agri = _agricultural(
-                _Reader(cfg_path, f"{r.table} agricultural_land", r.data["agricultural_land"],
-                        problems, _KEYS["agricultural_land"]), f"agricultural_land:{key}")
+                table(f"{r.table} agricultural_land", r.data["agricultural_land"],
+                      "agricultural_land"), f"agricultural_land:{key}")
         if key and source:
             plans.append(PlanConfig(
                 key=key, label=r.get("label", str, key), source=source,
@@ -322,13 +331,13 @@ def load_config(path: str | Path) -> Config:
                      f"(found {len(baselines)}: {', '.join(baselines) or 'none'}). Fix: mark the "
                      "plan everything is compared with (ÖP 2017) with baseline = true.")
 
-    out = _Reader(cfg_path, "[output]", raw.get("output", {}), problems, _KEYS["output"])
+    out = table("[output]", raw.get("output", {}), "output")
     output = OutputConfig(*(out.path(k, required=False, must_exist=False)
                             or (cfg_path.parent / default).resolve()
                             for k, default in (("processed", "data/processed"), ("maps", "maps"),
                                                ("reports", "reports"))))
 
-    w = _Reader(cfg_path, "[webmap]", raw.get("webmap", {}), problems, _KEYS["webmap"])
+    w = table("[webmap]", raw.get("webmap", {}), "webmap")
     basemap = w.get("basemap", str, "osm")
     if basemap not in BASEMAPS:
         w.fail("basemap", f"= {basemap!r} is not one of {', '.join(BASEMAPS)}",
@@ -342,7 +351,7 @@ def load_config(path: str | Path) -> Config:
         w.fail("basemap", '= "custom" needs tile_url and attribution',
                "add tile_url = \"https://…/{z}/{x}/{y}.png\" and attribution = \"© …\"")
 
-    f = _Reader(cfg_path, "[fetch]", raw.get("fetch", {}), problems, _KEYS["fetch"])
+    f = table("[fetch]", raw.get("fetch", {}), "fetch")
     fetch = FetchConfig(**{k: v for k, v in (
         ("url", f.get("url", str)), ("layer_latest", f.get("layer_latest", str)),
         ("layer_years", f.get("layer_years", str)), ("page_size", f.get("page_size", int)),

@@ -494,15 +494,13 @@ def test_fetched_demo_blocks_give_the_same_figures_as_the_source(tmp_path, capsy
     """Acceptance: serve the demo field blocks over WFS, fetch them with the demo config's
     boundary, paste the printed lines into the config, and `opjord analyse` gives exactly
     the figures of the original file. Needs the foundation (pipeline.demo, the CLI)."""
-    demo = pytest.importorskip("pipeline.demo", reason="needs the foundation's demo data")
+    from pipeline import demo
     from pipeline.cli import main
 
     repo_config = Path(__file__).resolve().parents[1] / "opjord.toml"
     if MAPSERV is None and os.environ.get("CI") != "true":
         pytest.skip("mapserv not found")
     assert MAPSERV is not None, "install mapserver-bin (CI=true: WFS tests must run)"
-    if not repo_config.exists():
-        pytest.skip("needs the repository's demo opjord.toml")
     config_path = tmp_path / "opjord.toml"
     config_path.write_text(repo_config.read_text(encoding="utf-8"), encoding="utf-8")
     demo.generate_demo(tmp_path / "data/raw/demo")
@@ -517,8 +515,9 @@ def test_fetched_demo_blocks_give_the_same_figures_as_the_source(tmp_path, capsy
             serve, serve / "b.gpkg")) as server:
         mp.setenv("no_proxy", "127.0.0.1,localhost")
         mp.setenv("NO_PROXY", "127.0.0.1,localhost")
-        args = parse("--url", server.url, "--page-size", str(len(source) // 3 + 1))
-        assert fetch.run(args, config) == 0
+        # Through the command line, as a planner runs it.
+        assert main(["fetch", "jordbruksblock", "--config", str(config_path), "-q",
+                     "--url", server.url, "--page-size", str(len(source) // 3 + 1)]) == 0
     printed = capsys.readouterr().out
     block = printed[printed.index("[agricultural_land]"):].split("\n\n")[0]
 
