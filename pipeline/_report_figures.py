@@ -186,8 +186,9 @@ def change_map(summary: dict, gpkg: Path, key: str) -> tuple[bytes, tuple[int, i
     alt = (f"Karta över {summary.get('kommun') or 'kommunen'}"
            + (" med kommungränsen (grå linje)" if boundary is not None else "")
            + f", utvecklingsområdena i {base_label} (streckade konturer) och i {label} "
-           f"(heldragna konturer). Röd snedstreckad yta: {fmt.hectares(comp['newly_designated_ha'])} "
-           f"jordbruksmark som {label} nyutpekar. Blå bakåtstreckad yta: "
+           "(heldragna konturer). Röd snedstreckad yta: "
+           f"{fmt.hectares(comp['newly_designated_ha'])} jordbruksmark som {label} nyutpekar. "
+           "Blå bakåtstreckad yta: "
            f"{fmt.hectares(comp['released_ha'])} som frisläpps. Grå prickad yta: "
            f"{fmt.hectares(comp.get('kept_ha'))} som är utpekad i båda planerna. "
            "Skalstock och norrpil i kartan.")

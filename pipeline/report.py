@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import io
 import json
 import logging
 import os
@@ -642,7 +641,9 @@ def _area_name(row: pd.Series) -> str:
 def _top_table(doc: _Doc, data: ReportData, top: pd.DataFrame) -> None:
     label = data.label(data.headline)
     if top.empty:
-        doc.add(Para([f"Inget utvecklingsområde i {label} innehåller jordbruksmark."]))
+        doc.add(Para([f"{label} har inga utvecklingsområden." if not data.plans[data.headline]
+                      ["n_areas"] else f"Inget utvecklingsområde i {label} innehåller "
+                      "jordbruksmark."]))
         return
     rows: list[list[Cell]] = []
     for _, r in top.iterrows():
