@@ -114,13 +114,12 @@ def _scale_bar(ax, xmin: float, ymin: float, width: float, height: float) -> Non
 
 
 def _north_arrow(ax) -> None:
-    ax.add_patch(Rectangle((0.915, 0.80), 0.07, 0.19, transform=ax.transAxes,
-                           facecolor="white", edgecolor="#999999", linewidth=0.6, zorder=9))
-    ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.82), xycoords="axes fraction",
+    ax.annotate("", xy=(0.955, 0.90), xytext=(0.955, 0.78), xycoords="axes fraction",
                 arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 2,
-                            "mutation_scale": 18}, zorder=10)
-    ax.text(0.95, 0.965, "N", transform=ax.transAxes, ha="center", va="bottom",
-            fontsize=12, fontweight="bold", zorder=10)
+                            "mutation_scale": 16}, zorder=10)
+    ax.text(0.955, 0.91, "N", transform=ax.transAxes, ha="center", va="bottom",
+            fontsize=12, fontweight="bold", zorder=10,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
 
 
 def change_map(summary: dict, gpkg: Path, key: str) -> tuple[bytes, tuple[int, int], str]:
@@ -146,14 +145,14 @@ def change_map(summary: dict, gpkg: Path, key: str) -> tuple[bytes, tuple[int, i
         if gdf is not None and "plan" in gdf.columns:
             gdf = gdf[gdf["plan"] == key]
             if not gdf.empty:
-                gdf.plot(ax=ax, facecolor=face, edgecolor=edge, hatch=hatch, linewidth=0.4,
-                         zorder=2)
+                gdf.plot(ax=ax, facecolor=face, edgecolor=edge, hatch=hatch, linewidth=0.7,
+                         zorder=4 if kind != "kept" else 2)
                 bounds.append(gdf.total_bounds)
         handles.append(Patch(facecolor=face, edgecolor=edge, hatch=hatch,
                              label=f"{text} ({fmt.hectares(ha_by_kind[kind])})"))
     if areas is not None:
-        for plan_key, style in ((base, {"linestyle": "--", "color": "#333333", "lw": 1.0}),
-                                (key, {"linestyle": "-", "color": "black", "lw": 1.4})):
+        for plan_key, style in ((base, {"linestyle": "--", "color": "#333333", "lw": 0.9}),
+                                (key, {"linestyle": "-", "color": "black", "lw": 1.0})):
             part = areas[areas["plan"] == plan_key]
             if not part.empty:
                 part.boundary.plot(ax=ax, zorder=3, **style)
@@ -171,6 +170,8 @@ def change_map(summary: dict, gpkg: Path, key: str) -> tuple[bytes, tuple[int, i
     xmin, xmax, ymin, ymax = xmin - pad, xmax + pad, ymin - pad, ymax + pad
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
+    # the figure follows the map's shape: 7 inches wide, legend below
+    fig.set_size_inches(7.0, min(max(7.0 * (ymax - ymin) / (xmax - xmin), 3.0), 8.0) + 1.0)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -272,6 +272,7 @@ thead th { background: #e8e8e8; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 code { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 0.85em;
        overflow-wrap: anywhere; }
+td code { font-size: 0.8em; }
 figure { margin: 1rem 0 1.5rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #ccc; }
 figcaption { font-style: italic; font-size: 0.95rem; }
@@ -532,8 +533,8 @@ def _results(doc: _Doc, data: ReportData, years: dict[str, list[int]]) -> None:
         doc.add(Para([citable_sentence(s, key)], role="citable"))
     plan_labels = [p["label"] for p in data.plans.values()]
     underlag: list[Inline] = [
-        f"Planversioner: {_join_labels(plan_labels)} (jämförelseplan: "
-        f"{data.label(data.baseline)}). Indata: "]
+        f"Planversioner: {_join_labels(plan_labels)}; jämförelseplan är "
+        f"{data.label(data.baseline)}. Indata: "]
     for i, key in enumerate(data.plans):
         info = data.input(f"plan:{key}")
         if info:
@@ -807,11 +808,16 @@ def _sources(doc: _Doc, data: ReportData, field_blocks: bool, report_dir: Path) 
         crs: list[Inline] = [Code(str(info.get("source_crs") or "saknas"))]
         if info.get("crs_from_config"):
             crs.append(" (angivet i konfigurationen)")
-        rows.append([role_sv(info["role"], data), [Code(info["path"])],
-                     [Code(str(info.get("layer") or ""))], [Code(str(info.get("driver") or ""))],
-                     _int(info.get("features")), crs, [Code(info.get("sha256", ""))]])
-    doc.table("Indata.", ["Indata", "Fil", "Skikt", "Format", "Antal objekt", "Koordinatsystem",
-                          "sha256"], rows, numeric={4})
+        where: list[Inline] = [Code(info["path"])]
+        if info.get("layer"):
+            where += [", skikt ", Code(str(info["layer"]))]
+        if info.get("driver"):
+            where += [" (", Code(str(info["driver"])), ")"]
+        rows.append([role_sv(info["role"], data), where, _int(info.get("features")), crs,
+                     [Code(info.get("sha256", ""))]])
+    doc.table("Indata: fil, antal objekt, koordinatsystem och kontrollsumma.",
+              ["Indata", "Fil och skikt", "Antal objekt", "Koordinatsystem", "sha256"], rows,
+              numeric={2})
     if field_blocks:
         doc.add(Para(["Jordbruksblock: © Jordbruksverket, öppna data under licensen CC BY 4.0."]))
     software = s.get("software", {})
