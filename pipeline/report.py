@@ -276,7 +276,8 @@ td code { font-size: 0.8em; }
 figure { margin: 1rem 0 1.5rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #ccc; }
 figcaption { font-style: italic; font-size: 0.95rem; }
-footer { margin-top: 3rem; border-top: 1px solid #999; font-size: 0.9rem; color: #333; }
+footer { margin-top: 3rem; font-size: 0.9rem; color: #333; }
+footer p { border-top: 1px solid #999; padding-top: 0.5rem; }
 a { color: #0b4f8a; }
 @page { size: A4; margin: 18mm 16mm 18mm 16mm; }
 @media print {
@@ -309,7 +310,8 @@ def render_html(doc: _Doc, *, title: str, banner: str | None, footer: list[Inlin
         out.append(DEMO_PAGE_CSS % banner.replace("\\", "\\\\").replace('"', '\\"'))
     out += ["</style>", "</head>", "<body>"]
     if banner:
-        out.append(f'<div class="demo-banner" role="note">{html.escape(banner)}</div>')
+        out.append(f'<header><div class="demo-banner" role="note">{html.escape(banner)}</div>'
+                   "</header>")
     out.append("<main>")
     for block in doc.blocks:
         if isinstance(block, Heading):
@@ -329,9 +331,10 @@ def render_html(doc: _Doc, *, title: str, banner: str | None, footer: list[Inlin
                        f'height="{h}" alt="{html.escape(block.alt, quote=True)}">'
                        f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
     out.append("</main>")
+    out.append("<footer>")
     if banner:
         out.append(f'<div class="demo-banner" role="note">{html.escape(banner)}</div>')
-    out.append(f"<footer><p>{_html_inline(footer)}</p></footer>")
+    out.append(f"<p>{_html_inline(footer)}</p></footer>")
     out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"
 
