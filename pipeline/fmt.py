@@ -49,7 +49,11 @@ def hectares(value: float | None, decimals: int = 1) -> str:
 
 def percent(share: float | None, decimals: int = 1) -> str:
     """A share 0–1 as percent with a space before %: 0.184 -> 18,4 %."""
-    return "–" if share is None else f"{number(100.0 * share, decimals)}{NBSP}%"
+    if share is None:
+        return "–"
+    # Scale in decimal, not binary: 0.2435 is 24.35 % (→ 24,4 %), not 24.349999… (→ 24,3 %).
+    scaled = float(Decimal(repr(float(share))).scaleb(2))
+    return f"{number(scaled, decimals)}{NBSP}%"
 
 
 def percentage_points(pp: float | None, decimals: int = 1, *, sign: bool = True) -> str:
