@@ -58,8 +58,17 @@ def summary_lines(summary: dict, outputs: list[Path]) -> list[str]:
         lines.append(f"  {label} jämfört med {base_label}: "
                      f"{fmt.percentage_points(c['share_change_pp'])} – {goal}.")
     if outputs:
-        lines.append("Resultat: " + ", ".join(str(p) for p in outputs))
+        folders = list(dict.fromkeys(_output_folder(p, outputs) for p in outputs))
+        lines.append("Resultat i: " + ", ".join(str(f) for f in folders))
     return lines
+
+
+def _output_folder(path: Path, outputs: list[Path]) -> Path:
+    """The topmost folder of `path` that holds outputs (reports/, not reports/figures/)."""
+    folder = path.parent
+    while any(p.parent == folder.parent for p in outputs) and folder.parent != folder:
+        folder = folder.parent
+    return folder
 
 
 def cmd_analyse(config: Config, args: argparse.Namespace) -> list[Path]:
@@ -74,9 +83,17 @@ def cmd_analyse(config: Config, args: argparse.Namespace) -> list[Path]:
     return outputs
 
 
+def cmd_report(config: Config, args: argparse.Namespace) -> list[Path]:
+    """The goal report (reports/) from data/processed."""
+    from pipeline.report import build_report
+
+    return build_report(config)
+
+
 def cmd_run(config: Config, args: argparse.Namespace) -> list[Path]:
     """All steps: analyse, then the map and report steps."""
-    return cmd_analyse(config, args)
+    outputs = cmd_analyse(config, args)
+    return outputs + cmd_report(config, args)
 
 
 def cmd_validate(config: Config, args: argparse.Namespace) -> list[Path]:
@@ -112,6 +129,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Config, argparse.Namespace], list[Path]
     "run": ("alla steg: analys, webbkartor och målrapport", cmd_run),
     "analyse": ("läs, rensa, överlagra, beräkna och skriv data/processed", cmd_analyse),
     "validate": ("kontrollera indata utan att skriva något", cmd_validate),
+    "report": ("målrapporten för 3A (reports/) från data/processed", cmd_report),
 }
 
 

@@ -113,7 +113,7 @@ def areas_table(analysis: Analysis) -> pd.DataFrame:
 
 
 @contextlib.contextmanager
-def _staged(folder: Path) -> Iterator[Callable[[str], Path]]:
+def staged(folder: Path) -> Iterator[Callable[[str], Path]]:
     """Give temporary paths in `folder`; on success rename each to its final name."""
     folder.mkdir(parents=True, exist_ok=True)
     staged: dict[str, Path] = {}
@@ -137,7 +137,7 @@ def _staged(folder: Path) -> Iterator[Callable[[str], Path]]:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a text file (UTF-8, \\n line ends) via a temporary file and a rename."""
-    with _staged(path.parent) as stage:
+    with staged(path.parent) as stage:
         stage(path.name).write_text(text, encoding="utf-8", newline="\n")
 
 
@@ -241,7 +241,7 @@ def write_outputs(analysis: Analysis, folder: Path) -> list[Path]:
     """Write summary.json, areas.csv, analysis.gpkg and opjord.xlsx to `folder` atomically."""
     summary = json.dumps(build_summary(analysis), ensure_ascii=False, indent=2) + "\n"
     table = areas_table(analysis)
-    with _staged(folder) as stage:
+    with staged(folder) as stage:
         write_gpkg(analysis, stage(GPKG))
         write_xlsx(analysis, stage(XLSX))
         table.to_csv(stage(AREAS_CSV), index=False, encoding="utf-8", lineterminator="\n")

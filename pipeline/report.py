@@ -45,7 +45,7 @@ import pandas as pd
 from pipeline import fmt
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.export import AREAS_CSV, GPKG, SCHEMA, SUMMARY, _staged
+from pipeline.export import AREAS_CSV, GPKG, SCHEMA, SUMMARY, staged
 
 log = logging.getLogger(__name__)
 
@@ -916,7 +916,7 @@ def build_report(config: Config) -> list[Path]:
 
     figures_dir = out / FIGURES
     written = [out / REPORT_MD, out / REPORT_HTML]
-    with _staged(figures_dir) as stage_fig, _staged(out) as stage:
+    with staged(figures_dir) as stage_fig, staged(out) as stage:
         for fig in doc.figures:
             stage_fig(fig.name).write_bytes(fig.png)
             written.append(figures_dir / fig.name)
