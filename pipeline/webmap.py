@@ -214,6 +214,7 @@ def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
     Display only: read from the configured agricultural layer when its sha256 still
     equals the one the analysis recorded; otherwise the layer is left out (logged).
     """
+    from pipeline.clean import clean_polygons
     from pipeline.read import inspect_source, read_source
 
     source = config.agricultural_land
@@ -233,11 +234,13 @@ def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
     zone = shapely.buffer(shapely.union_all(areas.geometry.array.to_numpy()), buffer_m,
                           quad_segs=4)
     gdf = read_source(info, columns=[source.class_column], mask=zone)
+    gdf, _ = clean_polygons(gdf, source, layer=info.layer)  # the analysis' own repairs
     gdf = gdf[gdf[source.class_column].isin(source.classes)]
     geoms = shapely.intersection(gdf.geometry.array.to_numpy(), zone)
     out = gpd.GeoDataFrame({"class": gdf[source.class_column].astype(str).to_numpy()},
                            geometry=geoms, crs=ANALYSIS_CRS)
-    return out[~out.geometry.is_empty & out.geometry.notna()]
+    geoms = out.geometry.array.to_numpy()
+    return out[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
 
 
 # ---------------------------------------------------------------------------- geometry
