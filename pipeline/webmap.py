@@ -1,0 +1,755 @@
+"""The public web maps: `maps/index.html`, the overview map and the accessibility statement.
+
+`build_maps(config)` reads only what `opjord analyse` wrote to data/processed
+(summary.json, areas.csv, analysis.gpkg) — every figure on the pages comes from
+there, never from the simplified web geometries — and writes `config.output.maps`
+as a self-contained static folder:
+
+    maps/index.html              start page: the maps, headline figures, links
+    maps/oversikt.html           overview map (folium/Leaflet), legend, summary, table
+    maps/tillganglighet.html     tillgänglighetsredogörelse (accessibility statement)
+    maps/assets/                 the pages' own CSS and JS
+    maps/vendor/leaflet/         Leaflet, shipped with the package (no CDN)
+
+The pages make no third-party request except the basemap tiles the config names
+(none with `basemap = "none"`). Every data or config string that reaches HTML is
+escaped (`html.escape`), strings reaching JavaScript go through HTML-safe JSON,
+and only whitelisted, pre-formatted properties are exported to the page.
+
+The folder is written atomically: a temporary folder beside it is filled, then
+swapped in; a failure leaves the previous maps intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import jinja2
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from branca.element import MacroElement
+from folium.template import Template
+from folium.utilities import JsCode
+from markupsafe import Markup
+
+from pipeline import ANALYSIS_CRS, fmt
+from pipeline.config import Config
+from pipeline.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "opjord.summary/1"
+SUMMARY, AREAS_CSV, GPKG = "summary.json", "areas.csv", "analysis.gpkg"
+INDEX, OVERVIEW, STATEMENT = "index.html", "oversikt.html", "tillganglighet.html"
+KEEP_FILES = ("README.md",)  # files in maps/ that opjord does not write but keeps on a swap
+WEB_CRS = "EPSG:4326"
+COORD_DECIMALS = 6  # ≈ 0.1 m
+
+STATUS_SV = {"new": "ny", "kept": "kvar", "changed": "ändrad", "removed": "borttagen"}
+
+# Basemaps by config name: (tile URL, attribution HTML, Swedish name). Written here, not
+# taken from data, so the attribution may hold links; a custom attribution is escaped.
+BASEMAPS = {
+    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            '&copy; <a href="https://www.openstreetmap.org/copyright">'
+            "OpenStreetMaps bidragsgivare</a>", "OpenStreetMap"),
+    "topowebb_nedtonad": (
+        "https://minkarta.lantmateriet.se/map/topowebbcache/?layer=topowebb_nedtonad"
+        "&style=default&tilematrixset=3857&Service=WMTS&Request=GetTile&Version=1.0.0"
+        "&Format=image%2Fpng&TileMatrix={z}&TileCol={x}&TileRow={y}",
+        "&copy; Lantmäteriet", "Lantmäteriets topografiska webbkarta, nedtonad"),
+    "topowebb": (
+        "https://minkarta.lantmateriet.se/map/topowebbcache/?layer=topowebb"
+        "&style=default&tilematrixset=3857&Service=WMTS&Request=GetTile&Version=1.0.0"
+        "&Format=image%2Fpng&TileMatrix={z}&TileCol={x}&TileRow={y}",
+        "&copy; Lantmäteriet", "Lantmäteriets topografiska webbkarta"),
+}
+
+
+# ---------------------------------------------------------------------------- styles
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    """One map layer's look and its legend entry; colours meet WCAG 2.1 AA (≥ 3:1 on white)."""
+
+    key: str  # stable id: CSS class `opjord-<key>` on the layer's SVG paths
+    name: str  # Swedish layer name (plain text; escaped where it is used)
+    description: str  # how it looks, in words, for the legend (not colour alone)
+    color: str
+    weight: float = 2.0
+    dash: str | None = None
+    fill_color: str | None = None  # None: outline only
+    fill_opacity: float = 0.0
+    show: bool = True
+
+    @property
+    def css_class(self) -> str:
+        return f"opjord-{self.key}"
+
+    def leaflet(self) -> dict:
+        style = {"color": self.color, "weight": self.weight, "opacity": 1.0,
+                 "fill": True, "fillColor": self.fill_color or self.color,
+                 "fillOpacity": self.fill_opacity if self.fill_color else 0.0}
+        if self.dash:
+            style["dashArray"] = self.dash
+        return style
+
+    def swatch(self) -> Markup:
+        """An inline SVG legend swatch (decorative: the text label carries the meaning)."""
+        fill = html.escape(self.fill_color or "none")
+        dash = f' stroke-dasharray="{html.escape(self.dash)}"' if self.dash else ""
+        return Markup(
+            '<svg class="swatch" width="40" height="22" viewBox="0 0 40 22" aria-hidden="true" '
+            f'focusable="false"><rect x="2" y="3" width="36" height="16" fill="{fill}" '
+            f'fill-opacity="{self.fill_opacity if self.fill_color else 0}" '
+            f'stroke="{html.escape(self.color)}" stroke-width="{min(self.weight, 3)}"{dash}/>'
+            "</svg>")
+
+
+PLAN_LINES = [  # (colour, dash, words): baseline first, then later plans in order
+    ("#1a1a1a", "10 6", "svart streckad kantlinje"),
+    ("#7b1fa2", None, "lila heldragen kantlinje"),
+    ("#00695c", "2 5", "grön prickad kantlinje"),
+    ("#a33c00", "14 5 3 5", "brun streck-prickad kantlinje"),
+]
+CLASS_FILLS = [  # (outline, fill, words) per agricultural class in config order
+    ("#7a5a00", "#f2c84b", "gul yta"),
+    ("#2e6b12", "#8bc34a", "grön yta"),
+    ("#5d4037", "#bcaaa4", "brun yta"),
+    ("#37474f", "#b0bec5", "grå yta"),
+]
+
+
+def plan_style(key: str, label: str, index: int) -> LayerStyle:
+    """The baseline (index 0) gets a wider line, so it shows around a later plan's same edge."""
+    color, dash, words = PLAN_LINES[index % len(PLAN_LINES)]
+    return LayerStyle(key=f"omraden-{key}", name=f"Utvecklingsområden {label}",
+                      description=words, color=color, weight=5.0 if index == 0 else 3.0, dash=dash,
+                      fill_color=color, fill_opacity=0.06)
+
+
+def class_style(value: str, index: int) -> LayerStyle:
+    outline, fill, words = CLASS_FILLS[index % len(CLASS_FILLS)]
+    return LayerStyle(key=f"jordbruk-{index}", name=f"Jordbruksmark i utvecklingsområden: {value}",
+                      description=f"{words}, tunn kantlinje", color=outline, weight=1.0,
+                      fill_color=fill, fill_opacity=0.65)
+
+
+def change_styles(key: str, label: str, base_label: str) -> tuple[LayerStyle, LayerStyle]:
+    newly = LayerStyle(key=f"ny-{key}",
+                       name=f"Nyutpekad jordbruksmark i {label} (ej i {base_label})",
+                       description="röd yta med tjock heldragen kantlinje", color="#b00020",
+                       weight=2.5, fill_color="#e53950", fill_opacity=0.45)
+    released = LayerStyle(key=f"frislappt-{key}",
+                          name=f"Frisläppt jordbruksmark: i {base_label} men inte i {label}",
+                          description="blå yta med prickad kantlinje", color="#0050a0",
+                          weight=2.5, dash="3 4", fill_color="#4f8fd6", fill_opacity=0.4)
+    return newly, released
+
+
+CONTEXT_STYLE = LayerStyle(key="omgivning", name="All jordbruksmark nära utvecklingsområdena",
+                           description="ljusgrön yta, tunn kantlinje", color="#5f6f2d", weight=0.8,
+                           fill_color="#d4e2a8", fill_opacity=0.45)
+BOUNDARY_STYLE = LayerStyle(key="kommungrans", name="Kommungräns",
+                            description="grå streck-prickad linje", color="#404040", weight=2.5,
+                            dash="14 6 3 6")
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+@dataclass
+class Processed:
+    """What `opjord analyse` wrote: summary, per-area table and the GeoPackage layers (3006)."""
+
+    summary: dict
+    areas: pd.DataFrame  # areas.csv as written
+    layers: dict[str, gpd.GeoDataFrame]
+
+
+def read_processed(folder: Path) -> Processed:
+    """Read summary.json, areas.csv and analysis.gpkg; InputError when any is missing."""
+    missing = [n for n in (SUMMARY, AREAS_CSV, GPKG) if not (folder / n).is_file()]
+    if missing:
+        raise InputError(
+            f"{folder}: the analysis outputs {', '.join(missing)} are missing, so there is "
+            "nothing to map. Fix: run `opjord analyse` first (or `opjord run`), with the same "
+            "--config.")
+    summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+    if summary.get("schema") != SCHEMA:
+        raise InputError(
+            f"{folder / SUMMARY}: schema is {summary.get('schema')!r}, this opjord reads "
+            f"{SCHEMA!r}. Fix: run `opjord analyse` again with this version of opjord.")
+    areas = pd.read_csv(folder / AREAS_CSV, encoding="utf-8", keep_default_na=False,
+                        na_values={c: [""] for c in ("area_ha", "agricultural_ha", "share")},
+                        dtype={"plan": str, "area_id": str, "name": str, "type": str,
+                               "status": str})
+    listed = {name for name, _ in pyogrio.list_layers(folder / GPKG)}
+    layers = {name: gpd.read_file(folder / GPKG, layer=name, engine="pyogrio")
+              for name in ("areas", "agricultural_in_areas", "newly_designated", "released",
+                           "boundary") if name in listed}
+    return Processed(summary=summary, areas=areas, layers=layers)
+
+
+def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
+                          ) -> gpd.GeoDataFrame | None:
+    """All counted farmland within `context_buffer_m` of the areas, clipped, or None.
+
+    Display only: read from the configured agricultural layer when its sha256 still
+    equals the one the analysis recorded; otherwise the layer is left out (logged).
+    """
+    from pipeline.clean import clean_polygons
+    from pipeline.read import inspect_source, read_source
+
+    source = config.agricultural_land
+    buffer_m = config.webmap.context_buffer_m
+    if buffer_m <= 0 or areas.empty:
+        return None
+    recorded = {i.get("role"): i.get("sha256") for i in summary.get("inputs", [])}
+    try:
+        info = inspect_source(source, [source.class_column])
+    except InputError as exc:
+        log.warning("Context farmland left out of the map: %s", exc)
+        return None
+    if recorded.get(source.role) not in (None, info.sha256):
+        log.warning("Context farmland left out of the map: %s changed since `opjord analyse` "
+                    "(sha256 differs); run `opjord analyse` again.", source.path)
+        return None
+    zone = shapely.buffer(shapely.union_all(areas.geometry.array.to_numpy()), buffer_m,
+                          quad_segs=4)
+    gdf = read_source(info, columns=[source.class_column], mask=zone)
+    gdf, _ = clean_polygons(gdf, source, layer=info.layer)  # the analysis' own repairs
+    gdf = gdf[gdf[source.class_column].isin(source.classes)]
+    geoms = shapely.intersection(gdf.geometry.array.to_numpy(), zone)
+    out = gpd.GeoDataFrame({"class": gdf[source.class_column].astype(str).to_numpy()},
+                           geometry=geoms, crs=ANALYSIS_CRS)
+    geoms = out.geometry.array.to_numpy()
+    return out[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
+
+
+# ---------------------------------------------------------------------------- geometry
+
+
+def web_features(gdf: gpd.GeoDataFrame, properties: list[dict] | None, *,
+                 tolerance_m: float) -> dict:
+    """A GeoJSON FeatureCollection for the page: simplified, in EPSG:4326, rounded.
+
+    Simplification happens in EPSG:3006 (metres) with topology preserved; only the
+    given `properties` (already formatted and escaped) are exported.
+    """
+    if gdf.crs is None or gdf.crs.to_epsg() != 3006:
+        gdf = gdf.to_crs(ANALYSIS_CRS)
+    geoms = gdf.geometry.array.to_numpy()
+    if tolerance_m > 0:
+        geoms = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+    keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    wgs = gpd.GeoSeries(geoms[keep], crs=ANALYSIS_CRS).to_crs(WEB_CRS).array.to_numpy()
+    wgs = shapely.transform(wgs, lambda xy: np.round(xy, COORD_DECIMALS))
+    props = properties if properties is not None else [{} for _ in range(len(gdf))]
+    props = [p for p, k in zip(props, keep, strict=True) if k]
+    features = [{"type": "Feature", "properties": p,
+                 "geometry": json.loads(shapely.to_geojson(g))} for p, g in zip(props, wgs,
+                                                                                strict=True)]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def dissolve_by(gdf: gpd.GeoDataFrame, column: str, value: str) -> gpd.GeoDataFrame:
+    """The union of the rows where `column == value`, as single polygons."""
+    part = gdf[gdf[column] == value]
+    if part.empty:
+        return gpd.GeoDataFrame(geometry=[], crs=ANALYSIS_CRS)
+    merged = shapely.union_all(part.geometry.array.to_numpy())
+    return gpd.GeoDataFrame(geometry=shapely.get_parts(merged), crs=ANALYSIS_CRS)
+
+
+# ---------------------------------------------------------------------------- text
+
+
+def esc(value: object) -> str:
+    """HTML-escape any value for a page or for an innerHTML sink (tooltips, popups)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: float) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def status_sv(status: str) -> str:
+    return STATUS_SV.get(status or "", "–")
+
+
+def goal_sv(goal_met: bool | None) -> str:
+    return {True: "målet är uppfyllt: andelen har minskat",
+            False: "målet är inte uppfyllt: andelen har inte minskat",
+            None: "målet kan inte bedömas"}[goal_met]
+
+
+@dataclass(frozen=True)
+class AreaColumn:
+    field: str  # property key on the map and areas.csv column
+    header: str  # Swedish header (table) / label (popup)
+    kind: str  # "text", "ha" or "share"
+
+
+def area_columns(classes: list[str]) -> list[AreaColumn]:
+    from pipeline.indicators import class_columns
+
+    cols = [AreaColumn("plan", "Plan", "text"), AreaColumn("area_id", "Område-id", "text"),
+            AreaColumn("name", "Namn", "text"), AreaColumn("type", "Typ", "text"),
+            AreaColumn("area_ha", "Areal (ha)", "ha"),
+            AreaColumn("agricultural_ha", "Jordbruksmark (ha)", "ha")]
+    cols += [AreaColumn(col, f"varav {c} (ha)", "ha") for c, col in class_columns(
+        tuple(classes)).items()]
+    cols += [AreaColumn("share", "Andel jordbruksmark", "share"),
+             AreaColumn("status", "Status", "text")]
+    return cols
+
+
+def format_cell(column: AreaColumn, row: pd.Series, labels: dict[str, str], *,
+                unit: bool) -> str:
+    """The Swedish display text of one areas.csv cell (not yet escaped)."""
+    value = row[column.field]
+    if column.kind == "ha":
+        return fmt.hectares(_num(value)) if unit else fmt.number(_num(value))
+    if column.kind == "share":
+        return fmt.percent(_num(value))
+    if column.field == "plan":
+        return labels.get(value, value)
+    if column.field == "status":
+        return status_sv(value)
+    return "" if pd.isna(value) else str(value)
+
+
+def sort_value(column: AreaColumn, row: pd.Series) -> str:
+    value = row[column.field]
+    if column.kind in ("ha", "share"):
+        v = _num(value)
+        return "" if v is None else repr(v)
+    return format_cell(column, row, {}, unit=False).casefold()
+
+
+# ---------------------------------------------------------------------------- folium
+
+
+class _Map(folium.Map):
+    """folium.Map without its blocking viewport meta and full-window styles.
+
+    The page template owns <head> (lang, title, viewport that allows zoom) and
+    the layout; zoom buttons get Swedish titles; the scale is metric.
+    """
+
+    _template = Template("""
+{% macro header(this, kwargs) %}{% endmacro %}
+{% macro html(this, kwargs) %}
+<div class="folium-map opjord-karta" id={{ this.get_name()|tojson }}></div>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }}, {
+    center: {{ this.location|tojson }},
+    crs: L.CRS.{{ this.crs }},
+    ...{{ this.options|tojavascript }}
+});
+L.control.zoom({position: "topleft", zoomInTitle: "Zooma in",
+                zoomOutTitle: "Zooma ut"}).addTo({{ this.get_name() }});
+L.control.scale({imperial: false}).addTo({{ this.get_name() }});
+{{ this.get_name() }}.getContainer().setAttribute("aria-label",
+    "Karta. Alla siffror finns också i tabellen under kartan.");
+{{ this.get_name() }}.getContainer().setAttribute("role", "region");
+{% endmacro %}
+""")
+
+
+class _Hooks(MacroElement):
+    """Swedish labels for Leaflet's controls and `window.opjord` (map and layers by key).
+
+    `window.opjord` is read by the browser tests; it holds no data beyond the layers.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+    var map = {{ this.map.get_name() }};
+    var control = {{ this.control.get_name() }};
+    var box = control.getContainer();
+    var toggle = box.querySelector(".leaflet-control-layers-toggle");
+    if (toggle) {
+        toggle.title = "Kartlager";
+        toggle.setAttribute("aria-label", "Visa kartlager");
+    }
+    var list = box.querySelector(".leaflet-control-layers-list");
+    if (list) { list.setAttribute("aria-label", "Kartlager"); }
+    map.on("popupopen", function (e) {
+        var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+        if (close) {
+            close.setAttribute("aria-label", "Stäng");
+            close.title = "Stäng";
+        }
+    });
+    window.opjord = {map: map, control: control, layers: {
+        {%- for key, layer in this.layers.items() %}
+        {{ key|tojson }}: {{ layer.get_name() }},
+        {%- endfor %}
+    }};
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, map_: folium.Map, control: folium.LayerControl,
+                 layers: dict[str, folium.FeatureGroup]):
+        super().__init__()
+        self._name = "OpjordHooks"
+        self.map, self.control, self.layers = map_, control, layers
+
+
+def _basemap(config: Config) -> tuple[str, str, str] | None:
+    w = config.webmap
+    if w.basemap == "none":
+        return None
+    if w.basemap == "custom":
+        return w.tile_url or "", esc(w.attribution), "Bakgrundskarta"
+    return BASEMAPS[w.basemap]
+
+
+def tile_host(config: Config) -> str | None:
+    """The host the overview page may fetch tiles from (None: no basemap)."""
+    from urllib.parse import urlsplit
+
+    basemap = _basemap(config)
+    return urlsplit(basemap[0]).hostname if basemap else None
+
+
+def _add_geojson(group: folium.FeatureGroup, data: dict, style: LayerStyle, *,
+                 tooltip_fields: list[tuple[str, str]] | None = None,
+                 popup_fields: list[tuple[str, str]] | None = None,
+                 highlight: bool = False) -> None:
+    if not data["features"]:
+        return
+    kwargs: dict = {"className": style.css_class}
+    tooltip = popup = None
+    if tooltip_fields:
+        tooltip = folium.GeoJsonTooltip(fields=[f for f, _ in tooltip_fields],
+                                        aliases=[esc(a) for _, a in tooltip_fields],
+                                        sticky=True, class_name="opjord-tooltip")
+    if popup_fields:
+        popup = folium.GeoJsonPopup(fields=[f for f, _ in popup_fields],
+                                    aliases=[esc(a) for _, a in popup_fields],
+                                    class_name="opjord-popup", max_width=320)
+    leaflet_style = style.leaflet()
+    if highlight:
+        hover = {**leaflet_style, "weight": style.weight + 2, "fillOpacity": 0.2}
+        folium.GeoJson(data, style_function=lambda _f: leaflet_style,
+                       highlight_function=lambda _f: hover, tooltip=tooltip, popup=popup,
+                       **kwargs).add_to(group)
+    else:
+        folium.GeoJson(data, style=leaflet_style, tooltip=tooltip, popup=popup,
+                       **kwargs).add_to(group)
+
+
+@dataclass
+class MapLayer:
+    style: LayerStyle
+    data: dict  # GeoJSON
+    tooltip: list[tuple[str, str]] | None = None
+    popup: list[tuple[str, str]] | None = None
+    highlight: bool = False
+
+
+def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
+    """Every map layer, bottom to top, with its web geometries and whitelisted properties."""
+    summary, layers = processed.summary, processed.layers
+    tol = config.webmap.simplify_tolerance_m
+    plans = summary["plans"]
+    labels = {k: p["label"] for k, p in plans.items()}
+    base = summary["baseline"]
+    classes = list(summary.get("classes", []))
+    out: list[MapLayer] = []
+
+    areas_geo = layers.get("areas")
+    if areas_geo is not None:
+        context = read_context_farmland(config, summary, areas_geo)
+        if context is not None and not context.empty:
+            props = [{"klass": esc(c)} for c in context["class"]]
+            out.append(MapLayer(CONTEXT_STYLE, web_features(context, props, tolerance_m=tol),
+                                tooltip=[("klass", "Jordbruksmark")]))
+
+    pieces = layers.get("agricultural_in_areas")
+    for i, value in enumerate(classes):
+        if pieces is None:
+            break
+        style = class_style(value, i)
+        out.append(MapLayer(style, web_features(dissolve_by(pieces, "class", value), None,
+                                                tolerance_m=tol)))
+
+    for key in plans:
+        if key == base:
+            continue
+        newly, released = change_styles(key, labels[key], labels[base])
+        for style, layer in ((newly, "newly_designated"), (released, "released")):
+            gdf = layers.get(layer)
+            if gdf is None:
+                continue
+            part = gdf[gdf["plan"] == key]
+            props = [{"klass": esc(c), "ha": esc(fmt.hectares(a))}
+                     for c, a in zip(part["class"], part["area_ha"], strict=True)]
+            out.append(MapLayer(style, web_features(part, props, tolerance_m=tol),
+                                tooltip=[("klass", "Jordbruksmark"), ("ha", "Areal")]))
+
+    if "boundary" in layers:
+        out.append(MapLayer(BOUNDARY_STYLE, web_features(layers["boundary"], None,
+                                                         tolerance_m=tol)))
+
+    if areas_geo is not None:
+        columns = area_columns(classes)
+        table = processed.areas.set_index(["plan", "area_id"])
+        for index, key in enumerate(_plan_order(summary)):
+            geo = areas_geo[areas_geo["plan"] == key]
+            props = []
+            for area_id in geo["area_id"].astype(str):
+                row = table.loc[(key, area_id)]
+                row = pd.concat([pd.Series({"plan": key, "area_id": area_id}), row])
+                props.append({c.field: esc(format_cell(c, row, labels, unit=True))
+                              for c in columns})
+            fields = [(c.field, c.header.replace(" (ha)", "")) for c in columns]
+            fields = [(f, "Status mot " + labels[base] if f == "status" else a)
+                      for f, a in fields]
+            out.append(MapLayer(plan_style(key, labels[key], index),
+                                web_features(geo, props, tolerance_m=tol),
+                                tooltip=[f for f in fields if f[0] in ("name", "plan", "share")],
+                                popup=fields, highlight=True))
+    return out
+
+
+def _plan_order(summary: dict) -> list[str]:
+    """Baseline first, then the later plans in config order."""
+    base = summary["baseline"]
+    return [base] + [k for k in summary["plans"] if k != base]
+
+
+def render_map(config: Config, map_layers: list[MapLayer]) -> dict[str, Markup]:
+    """The folium map as page parts: head links, the map element and its script."""
+    m = _Map(location=None, tiles=None, zoom_control=False, control_scale=False,
+             prefer_canvas=False)
+    m.default_js = [("leaflet", "vendor/leaflet/leaflet.js")]
+    m.default_css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
+    basemap = _basemap(config)
+    if basemap is not None:
+        url, attribution, name = basemap
+        folium.TileLayer(tiles=url, attr=attribution, name=esc(name), control=False,
+                         max_zoom=19).add_to(m)
+    groups: dict[str, folium.FeatureGroup] = {}
+    for layer in map_layers:
+        group = folium.FeatureGroup(name=esc(layer.style.name), show=layer.style.show)
+        _add_geojson(group, layer.data, layer.style, tooltip_fields=layer.tooltip,
+                     popup_fields=layer.popup, highlight=layer.highlight)
+        group.add_to(m)
+        groups[layer.style.key] = group
+    control = folium.LayerControl(
+        position="topright", collapsed=JsCode('window.matchMedia("(max-width: 700px)").matches'))
+    control.add_to(m)
+    _Hooks(m, control, groups).add_to(m)
+    bounds = _bounds(map_layers)
+    if bounds:
+        m.fit_bounds(bounds, padding=(10, 10))
+    figure = m.get_root()
+    figure.header._children.pop("meta_http", None)  # the page template declares the charset
+    figure.render()
+    return {"head": Markup(figure.header.render()), "map": Markup(figure.html.render()),
+            "script": Markup(figure.script.render())}
+
+
+def _bounds(map_layers: list[MapLayer]) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the development areas (all layers if none)."""
+    chosen = [la for la in map_layers if la.style.key.startswith("omraden-")] or map_layers
+    coords = []
+    for layer in chosen:
+        for feature in layer.data["features"]:
+            geom = shapely.from_geojson(json.dumps(feature["geometry"]))
+            coords.append(shapely.bounds(geom))
+    if not coords:
+        return None
+    b = np.array(coords)
+    return [[float(b[:, 1].min()), float(b[:, 0].min())],
+            [float(b[:, 3].max()), float(b[:, 2].max())]]
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resources.files("pipeline") / "templates")),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined)
+    env.filters["ha"] = fmt.hectares
+    env.filters["pct"] = fmt.percent
+    env.filters["pp"] = fmt.percentage_points
+    env.filters["num"] = fmt.number
+    return env
+
+
+def headline(summary: dict) -> dict:
+    """Headline figures per plan and comparison, as display text."""
+    plans = summary["plans"]
+    base = summary["baseline"]
+    return {
+        "plans": [{"label": plans[k]["label"], "share": fmt.percent(plans[k]["share"]),
+                   "agricultural": fmt.hectares(plans[k]["agricultural_ha"]),
+                   "development": fmt.hectares(plans[k]["development_area_ha"]),
+                   "baseline": k == base}
+                  for k in _plan_order(summary)],
+        "comparisons": [{"label": plans[k]["label"], "base": plans[base]["label"],
+                         "change": fmt.percentage_points(c["share_change_pp"]),
+                         "goal_met": c["goal_met"], "goal": goal_sv(c["goal_met"]),
+                         "newly": fmt.hectares(c.get("newly_designated_ha")),
+                         "released": fmt.hectares(c.get("released_ha"))}
+                        for k, c in summary["comparisons"].items()],
+    }
+
+
+def summary_paragraphs(summary: dict) -> list[str]:
+    """Plain-text Swedish sentences stating every headline figure."""
+    plans, base = summary["plans"], summary["baseline"]
+    out = []
+    for key in _plan_order(summary):
+        p = plans[key]
+        by_class = ", ".join(f"{c.lower()} {fmt.hectares(v)}"
+                             for c, v in p["agricultural_ha_by_class"].items())
+        if p["share"] is None:
+            out.append(f"{p['label']} har inga utvecklingsområden, så andelen jordbruksmark "
+                       "kan inte beräknas.")
+            continue
+        out.append(
+            f"{p['label']} pekar ut {fmt.number(p['n_areas'], 0)} utvecklingsområden på "
+            f"sammanlagt {fmt.hectares(p['development_area_ha'])} (överlapp räknas en gång). "
+            f"Av dem är {fmt.hectares(p['agricultural_ha'])} jordbruksmark ({by_class}), "
+            f"en andel på {fmt.percent(p['share'])}. Det är "
+            f"{fmt.percent(p['share_of_municipal_agricultural_land'])} av all jordbruksmark "
+            "i kommunen.")
+    for key, c in summary["comparisons"].items():
+        out.append(
+            f"Jämfört med {plans[base]['label']} ändras andelen i {plans[key]['label']} med "
+            f"{fmt.percentage_points(c['share_change_pp'])}, så {goal_sv(c['goal_met'])}. "
+            f"{plans[key]['label']} pekar ut {fmt.hectares(c.get('newly_designated_ha'))} "
+            f"jordbruksmark som inte låg i {plans[base]['label']}s utvecklingsområden "
+            f"(nyutpekad), och {fmt.hectares(c.get('released_ha'))} som låg där inte längre "
+            "är utpekad (frisläppt).")
+    return out
+
+
+def table_rows(processed: Processed) -> tuple[list[AreaColumn], list[list[dict]]]:
+    """The areas table: columns and, per row, cells with display text and sort value."""
+    summary = processed.summary
+    labels = {k: p["label"] for k, p in summary["plans"].items()}
+    columns = area_columns(list(summary.get("classes", [])))
+    order = {k: i for i, k in enumerate(_plan_order(summary))}
+    frame = processed.areas.assign(_o=processed.areas["plan"].map(order)).sort_values(
+        ["_o", "area_id"], kind="stable")
+    rows = [[{"text": format_cell(c, row, labels, unit=False), "sort": sort_value(c, row),
+              "numeric": c.kind != "text"} for c in columns] for _, row in frame.iterrows()]
+    return columns, rows
+
+
+def build_pages(config: Config, processed: Processed) -> dict[str, str]:
+    """Render every page: file name -> HTML."""
+    env = _env()
+    summary = processed.summary
+    basemap = _basemap(config)
+    map_layers = build_layers(config, processed)
+    parts = render_map(config, map_layers)
+    columns, rows = table_rows(processed)
+    base_label = summary["plans"][summary["baseline"]]["label"]
+    common = {"summary": summary, "kommun": summary.get("kommun") or config.kommun,
+              "demo": bool(summary.get("demo")), "headline": headline(summary),
+              "basemap_name": basemap[2] if basemap else None,
+              "tile_host": tile_host(config), "base_label": base_label,
+              "pages": {"index": INDEX, "overview": OVERVIEW, "statement": STATEMENT}}
+    legend = [la.style for la in map_layers]
+    return {
+        OVERVIEW: env.get_template("oversikt.html.j2").render(
+            **common, parts=parts, legend=legend, paragraphs=summary_paragraphs(summary),
+            columns=columns, rows=rows),
+        INDEX: env.get_template("index.html.j2").render(**common),
+        STATEMENT: env.get_template("tillganglighet.html.j2").render(**common),
+    }
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def _swapped_folder(target: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside `target`; on success it replaces `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; a published folder must be readable
+    try:
+        yield tmp
+        for name in KEEP_FILES:
+            if (target / name).is_file() and not (tmp / name).exists():
+                shutil.copy2(target / name, tmp / name)
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, old / target.name)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _copy_assets(folder: Path) -> None:
+    package = resources.files("pipeline")
+    leaflet = folder / "vendor" / "leaflet"
+    (leaflet / "images").mkdir(parents=True)
+    src = package / "vendor" / "leaflet"
+    for name in ("leaflet.js", "leaflet.css", "LICENSE", "README.md"):
+        (leaflet / name).write_bytes((src / name).read_bytes())
+    for item in (src / "images").iterdir():
+        if item.name.endswith(".png"):
+            (leaflet / "images" / item.name).write_bytes(item.read_bytes())
+    (folder / "assets").mkdir()
+    for item in (package / "static").iterdir():
+        if item.name.endswith((".css", ".js")):
+            (folder / "assets" / item.name).write_bytes(item.read_bytes())
+
+
+def build_maps(config: Config) -> list[Path]:
+    """Write the public web maps to `config.output.maps` from data/processed.
+
+    Returns the written pages (index first). Raises InputError when the analysis
+    outputs are missing.
+    """
+    start = time.perf_counter()
+    processed = read_processed(config.output.processed)
+    pages = build_pages(config, processed)
+    target = config.output.maps
+    with _swapped_folder(target) as tmp:
+        _copy_assets(tmp)
+        for name, text in pages.items():
+            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+    log.info("Wrote %d web map pages to %s (%s MB in total) in %.1f s", len(pages), target,
+             fmt.number(size / 1e6, 2), time.perf_counter() - start)
+    return [target / INDEX, target / OVERVIEW, target / STATEMENT]
+
+
