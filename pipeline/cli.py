@@ -83,6 +83,13 @@ def cmd_analyse(config: Config, args: argparse.Namespace) -> list[Path]:
     return outputs
 
 
+def cmd_map(config: Config, args: argparse.Namespace) -> list[Path]:
+    """The public web maps (maps/) from data/processed."""
+    from pipeline.webmap import build_maps
+
+    return build_maps(config)
+
+
 def cmd_report(config: Config, args: argparse.Namespace) -> list[Path]:
     """The goal report (reports/) from data/processed."""
     from pipeline.report import build_report
@@ -93,6 +100,7 @@ def cmd_report(config: Config, args: argparse.Namespace) -> list[Path]:
 def cmd_run(config: Config, args: argparse.Namespace) -> list[Path]:
     """All steps: analyse, then the map and report steps."""
     outputs = cmd_analyse(config, args)
+    outputs += cmd_map(config, args)  # before the report, which links to the map
     return outputs + cmd_report(config, args)
 
 
@@ -129,6 +137,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Config, argparse.Namespace], list[Path]
     "run": ("alla steg: analys, webbkartor och målrapport", cmd_run),
     "analyse": ("läs, rensa, överlagra, beräkna och skriv data/processed", cmd_analyse),
     "validate": ("kontrollera indata utan att skriva något", cmd_validate),
+    "map": ("webbkartorna (maps/) från data/processed", cmd_map),
     "report": ("målrapporten för 3A (reports/) från data/processed", cmd_report),
 }
 
