@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from pipeline import ANALYSIS_CRS
+from pipeline import ANALYSIS_CRS, zonal
 from pipeline.clean import CleanReport, clean_polygons
 from pipeline.config import AgriculturalSource, Config, PlanConfig, VectorSource
 from pipeline.errors import InputError, Problems
@@ -58,6 +58,7 @@ class Analysis:
     comparisons: dict[str, dict]  # per later plan key
     municipal_agricultural_ha: dict[str, float]  # per agricultural layer role
     warnings: list[str] = field(default_factory=list)
+    extra_inputs: list[dict] = field(default_factory=list)  # non-vector inputs (the raster)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -218,6 +219,7 @@ def analyse(config: Config) -> Analysis:
     start = time.perf_counter()
     warnings: list[str] = []
     infos = inspect_inputs(config)
+    raster = zonal.inspect_raster(config.landcover) if config.landcover is not None else None
     cleaning: dict[str, CleanReport] = {}
 
     boundary = None
@@ -261,6 +263,8 @@ def analyse(config: Config) -> Analysis:
     analysis = analyse_frames(config, areas_by_plan, farmland, boundary, warnings=warnings)
     analysis.infos, analysis.cleaning = infos, cleaning
     analysis.demo = is_demo([s.path for s in config.vector_sources()])
+    if raster is not None:
+        zonal.add_landcover(analysis, raster)
     log.info("Analysis done in %.1f s", time.perf_counter() - start)
     return analysis
 

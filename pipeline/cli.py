@@ -57,6 +57,9 @@ def summary_lines(summary: dict, outputs: list[Path]) -> list[str]:
                 None: "målet kan inte bedömas"}[c["goal_met"]]
         lines.append(f"  {label} jämfört med {base_label}: "
                      f"{fmt.percentage_points(c['share_change_pp'])} – {goal}.")
+    from pipeline.zonal import agreement_lines
+
+    lines.extend(agreement_lines(summary))  # [] without [landcover]
     if outputs:
         folders = list(dict.fromkeys(_output_folder(p, outputs) for p in outputs))
         lines.append("Resultat i: " + ", ".join(str(f) for f in folders))
@@ -110,6 +113,10 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> list[Path]:
 
     for line in describe_sources(config):
         print(line)
+    if config.landcover is not None:
+        from pipeline.zonal import describe_raster, inspect_raster
+
+        print(describe_raster(inspect_raster(config.landcover)))
     print("Indata ser bra ut: inga fel hittades.")
     return []
 

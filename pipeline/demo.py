@@ -10,8 +10,9 @@ areas in hectares (1 ha = 10 000 m²).
 
 The output is byte-identical between runs on the same software versions: all
 randomness comes from fixed-seed ``numpy.random.default_rng`` generators, the
-GeoPackage timestamp is pinned through GDAL's ``OGR_CURRENT_DATE`` and files are
-written in a fixed order with fixed feature order.
+GeoPackage timestamp is pinned through GDAL's ``OGR_CURRENT_DATE``, the GeoTIFF
+carries no date/time tag (GDAL writes none unless asked) and no .aux.xml sidecar, and
+files are written in a fixed order with fixed feature order.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ DEMO_FILES = (
     "jordbruksblock.gpkg",
     "utvecklingsomraden_op2017.gpkg",
     "utvecklingsomraden_op2025.gpkg",
+    "nmd.tif",
     "DEMODATA.txt",
     "README.md",
 )
@@ -553,6 +555,220 @@ def _make_areas(boundary: Polygon) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
 
 
 # ---------------------------------------------------------------------------
+# land-cover raster (NMD-like)
+
+NMD_RES = 10.0  # metres, as NMD
+NMD_NODATA = 255
+NMD_BLOCK = 256  # GeoTIFF tile size, pixels
+NMD_MARGIN_M = 200.0  # raster extent = the boundary's bounds plus this, on the 10 m grid
+# Designed differences between the raster and the field blocks (the vector path):
+FALLOW_SHARE = 0.08  # Åker blocks picked (whole blocks) until ≥ 8 % of Åker area: painted 42
+N_ARABLE_OUTSIDE = 40  # arable fields outside the blocks (blobs next to blocks), painted 3
+ARABLE_OUTSIDE_HA = (2.0, 6.0)  # size range of those blobs before blocks are painted over them
+NODATA_AREA = "U-010"  # a pixel-aligned nodata patch (255) sits inside this area
+NODATA_PATCH_M = (300.0, 200.0)  # width, height of the patch, metres
+# Forest classes (NMD 111–118, skog ej på våtmark) with their weights in the background
+FOREST = ((111, 0.30), (112, 0.25), (113, 0.15), (114, 0.08), (115, 0.10), (116, 0.02),
+          (117, 0.03), (118, 0.07))
+NMD_COLORS = {2: (190, 180, 110), 3: (255, 230, 120), 41: (220, 200, 180), 42: (200, 220, 120),
+              51: (200, 40, 40), 52: (240, 120, 100), 53: (110, 110, 110), 61: (70, 130, 220),
+              62: (30, 80, 180), 111: (30, 110, 50), 112: (20, 90, 60), 113: (40, 120, 70),
+              114: (60, 140, 60), 115: (110, 170, 70), 116: (90, 160, 40), 117: (100, 160, 60),
+              118: (170, 200, 130)}
+
+
+@dataclass(frozen=True)
+class LandcoverDesign:
+    """Polygons (EPSG:3006) that the demo raster paints, in painting order.
+
+    A pixel takes the class of the last layer containing its centre: … → `outside` (3) →
+    `bete` (42) → `fallow` (42) → `aker` (3) → `nodata` (255). So the raster's åkermark is
+    non-fallow Åker ∪ (outside − Bete − fallow Åker), minus the nodata patch, up to the
+    10 m pixel edges (`arable_in`).
+    """
+
+    grid: tuple[float, float, int, int]  # west, north, width, height (pixels)
+    fallow: np.ndarray  # Åker blocks painted 42 (not arable in the raster)
+    aker: np.ndarray  # the other Åker blocks, painted 3
+    bete: np.ndarray  # Bete blocks, painted 42
+    outside: shapely.Geometry  # arable fields outside the blocks, painted 3 before them
+    nodata: shapely.Geometry  # pixel-aligned box painted 255
+    fallow_share: float  # area of fallow blocks / area of all Åker blocks (sums of areas)
+    outside_ha: float  # area of `outside` not under any block
+
+    def arable_in(self, region: shapely.Geometry) -> shapely.Geometry:
+        """The designed åkermark inside `region` (exact polygons, no pixels)."""
+        def clip(geoms: np.ndarray) -> shapely.Geometry:
+            near = geoms[shapely.intersects(geoms, region)]
+            return shapely.union_all(shapely.intersection(near, region))
+
+        aker, fallow, bete = clip(self.aker), clip(self.fallow), clip(self.bete)
+        extra = shapely.difference(shapely.intersection(self.outside, region),
+                                   shapely.union(bete, fallow))
+        return shapely.difference(shapely.union(aker, extra), self.nodata)
+
+
+def landcover_design(boundary: Polygon, blocks: gpd.GeoDataFrame,
+                     op17: gpd.GeoDataFrame) -> LandcoverDesign:
+    """The designed differences between the demo raster and the field blocks (deterministic).
+
+    - `FALLOW_SHARE`: whole Åker blocks, in random order, until they make up ≥ 8 % of the
+      Åker block area, are fallow or grazed (NMD 42, not åkermark);
+    - `N_ARABLE_OUTSIDE` arable fields (NMD 3) lie next to blocks, outside them, a quarter
+      of them centred in ÖP 2017 areas;
+    - a nodata patch (255) lies inside area `NODATA_AREA`.
+    """
+    rng = np.random.default_rng([SEED, 7])
+    minx, miny, maxx, maxy = boundary.bounds
+    west = math.floor((minx - NMD_MARGIN_M) / NMD_RES) * NMD_RES
+    south = math.floor((miny - NMD_MARGIN_M) / NMD_RES) * NMD_RES
+    east = math.ceil((maxx + NMD_MARGIN_M) / NMD_RES) * NMD_RES
+    north = math.ceil((maxy + NMD_MARGIN_M) / NMD_RES) * NMD_RES
+    grid = (west, north, int(round((east - west) / NMD_RES)),
+            int(round((north - south) / NMD_RES)))
+
+    geoms = shapely.make_valid(blocks.geometry.array.to_numpy())
+    area = shapely.area(geoms)
+    is_aker = (blocks["agoslag"] == "Åker").to_numpy()
+    aker_idx = np.flatnonzero(is_aker)
+    order = rng.permutation(aker_idx)
+    cum = np.cumsum(area[order])
+    n_fallow = int(np.searchsorted(cum, FALLOW_SHARE * area[aker_idx].sum())) + 1
+    fallow_mask = np.zeros(len(geoms), dtype=bool)
+    fallow_mask[order[:n_fallow]] = True
+
+    # arable fields outside the blocks: centred 40–250 m from a block, off water and towns
+    tree = shapely.STRtree(geoms)
+    avoid = shapely.union_all([_water(), _roads().buffer(20.0, quad_segs=2),
+                               shapely.Point(PLACES["Norrköping"]).buffer(3_200, quad_segs=8)])
+    shapely.prepare(avoid)
+    in_areas = shapely.union_all(op17.geometry.array.to_numpy())
+    shapely.prepare(in_areas)
+    inner = boundary.buffer(-300.0, quad_segs=4)
+    shapely.prepare(inner)
+    blobs: list[Polygon] = []
+    while len(blobs) < N_ARABLE_OUTSIDE:
+        want_area = len(blobs) < N_ARABLE_OUTSIDE // 4
+        i = int(rng.integers(len(geoms)))
+        c = shapely.centroid(geoms[i])
+        ang, dist = rng.uniform(0, 2 * math.pi), rng.uniform(200.0, 500.0)
+        p = shapely.Point(c.x + dist * math.cos(ang), c.y + dist * math.sin(ang))
+        d_block = shapely.distance(p, geoms[tree.query_nearest(p)[0]])
+        if not (40.0 <= d_block <= 250.0) or avoid.contains(p) or not inner.contains(p):
+            continue
+        if want_area != bool(in_areas.contains(p)):
+            continue
+        blobs.append(_blob(rng, p.x, p.y, rng.uniform(*ARABLE_OUTSIDE_HA), elong=1.4, n=16))
+    outside = _snap(shapely.difference(shapely.union_all(blobs), avoid))
+    under = geoms[tree.query(outside, predicate="intersects")]
+    outside_free = shapely.difference(outside, shapely.union_all(under))
+
+    target = op17.loc[op17["omr_id"] == NODATA_AREA].geometry.iloc[0]
+    c = shapely.centroid(target)
+    x0 = math.floor(c.x / NMD_RES) * NMD_RES
+    y0 = math.floor(c.y / NMD_RES) * NMD_RES
+    w, h = NODATA_PATCH_M
+    nodata = shapely.box(x0 - w / 2, y0 - h / 2, x0 + w / 2, y0 + h / 2)
+    return LandcoverDesign(
+        grid=grid, fallow=geoms[fallow_mask], aker=geoms[is_aker & ~fallow_mask],
+        bete=geoms[~is_aker], outside=outside, nodata=nodata,
+        fallow_share=float(area[fallow_mask].sum() / area[aker_idx].sum()),
+        outside_ha=float(shapely.area(outside_free) / 10_000.0))
+
+
+def _forest_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Forest stands of ~400 m with wavy edges: classes 111–118 (uint8)."""
+    cell = 40  # pixels
+    codes = np.array([c for c, _ in FOREST], dtype=np.uint8)
+    weights = np.array([w for _, w in FOREST])
+    coarse = rng.choice(codes, size=(height // cell + 3, width // cell + 3),
+                        p=weights / weights.sum())
+
+    def wave(n: int) -> np.ndarray:
+        """Smooth offsets of at most 15 pixels along an axis of n pixels."""
+        walk = np.cumsum(rng.normal(0.0, 1.0, n))
+        walk -= np.linspace(walk[0], walk[-1], n)
+        smooth = np.convolve(walk, np.ones(25) / 25.0, mode="same")
+        return np.clip(np.rint(smooth), -15, 15).astype(np.int32)
+
+    shift_rows = wave(width)  # per column: moves the stand edges up/down
+    shift_cols = wave(height)  # per row: moves the stand edges left/right
+    out = np.empty((height, width), dtype=np.uint8)
+    cols = np.arange(width, dtype=np.int32)
+    for r0 in range(0, height, 512):
+        rows = np.arange(r0, min(r0 + 512, height), dtype=np.int32)
+        ri = (rows[:, None] + cell + shift_rows[None, :]) // cell
+        ci = (cols[None, :] + cell + shift_cols[rows][:, None]) // cell
+        out[r0:r0 + len(rows)] = coarse[ri, ci]
+    return out
+
+
+def _paint(arr: np.ndarray, transform, geoms, value: int) -> None:
+    """Burn geometries into arr in place (pixels whose centre is inside)."""
+    from rasterio.features import rasterize
+
+    shapes = [(g, value) for g in geoms if g is not None and not shapely.is_empty(g)]
+    if shapes:
+        rasterize(shapes, out=arr, transform=transform, all_touched=False)
+
+
+def _make_landcover(boundary: Polygon, blocks: gpd.GeoDataFrame, op17: gpd.GeoDataFrame
+                    ) -> tuple[np.ndarray, object, LandcoverDesign]:
+    """The NMD-like class array (uint8), its transform and the design it was painted from."""
+    from rasterio.transform import from_origin
+
+    design = landcover_design(boundary, blocks, op17)
+    west, north, width, height = design.grid
+    transform = from_origin(west, north, NMD_RES, NMD_RES)
+    rng = np.random.default_rng([SEED, 8])
+    arr = _forest_background(rng, height, width)
+    blocks_all = shapely.make_valid(blocks.geometry.array.to_numpy())
+    # open land with vegetation around the fields (margins, farmyards, grazing)
+    _paint(arr, transform, shapely.buffer(blocks_all, 25.0, quad_segs=2), 42)
+    glan = _ellipse(556_400, 6_497_600, 3_600, 1_300, 8, n=32)
+    water = _water()
+    _paint(arr, transform, [shapely.difference(water, glan)], 62)  # Bråviken: sea bay
+    _paint(arr, transform, [glan], 61)  # lake Glan
+    built = [shapely.Point(PLACES["Norrköping"]).buffer(3_200, quad_segs=8)]
+    built += [shapely.Point(xy).buffer(550, quad_segs=6) for name, xy in PLACES.items()
+              if name != "Norrköping"]
+    mask = np.zeros(arr.shape, dtype=np.uint8)
+    _paint(mask, transform, [shapely.difference(shapely.union_all(built), water)], 1)
+    where = np.flatnonzero(mask)  # buildings (51) scattered in other built-up land (52)
+    arr.flat[where] = np.where(rng.uniform(size=len(where)) < 0.3, 51, 52).astype(np.uint8)
+    _paint(arr, transform, [_roads()], 53)
+    _paint(arr, transform, [design.outside], 3)
+    _paint(arr, transform, design.bete, 42)
+    _paint(arr, transform, design.fallow, 42)
+    _paint(arr, transform, design.aker, 3)
+    _paint(arr, transform, [design.nodata], NMD_NODATA)
+    return arr, transform, design
+
+
+def _write_geotiff(target: pathlib.Path, arr: np.ndarray, transform) -> None:
+    """Tiled DEFLATE GeoTIFF, EPSG:3006, nodata 255, colour table; no timestamp tags."""
+    import rasterio
+
+    tmp = _tmp_path(target)
+    try:
+        profile = {"driver": "GTiff", "width": arr.shape[1], "height": arr.shape[0], "count": 1,
+                   "dtype": "uint8", "crs": ANALYSIS_CRS, "transform": transform,
+                   "nodata": NMD_NODATA, "tiled": True, "blockxsize": NMD_BLOCK,
+                   "blockysize": NMD_BLOCK, "compress": "deflate", "zlevel": 6,
+                   "predictor": 1, "interleave": "band"}
+        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **profile) as ds:
+            ds.write(arr, 1)
+            ds.write_colormap(1, {k: (*v, 255) for k, v in NMD_COLORS.items()})
+            ds.update_tags(1, CLASSES="NMD-like classes: 3 åkermark, 42 övrig öppen mark med "
+                           "vegetation, 51/52/53 exploaterad mark, 61 sjö, 62 hav, 111–118 skog")
+        tmp.chmod(0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------
 # writing
 
 
@@ -611,7 +827,7 @@ DEMODATA_TEXT = (
 )
 
 
-def _readme(n_blocks: int, n17: int, n25: int) -> str:
+def _readme(n_blocks: int, n17: int, n25: int, design: LandcoverDesign) -> str:
     """README.md text for the demo folder."""
     counts = {k: sum(a.status == k for a in AREAS) for k in ("kept", "changed", "removed", "new")}
     changes = ", ".join(f"{n} {k}" for k, n in counts.items())
@@ -638,7 +854,34 @@ its outputs when an input's folder holds that file.
 - `utvecklingsomraden_op2025.gpkg`, layer `utvecklingsomraden` (**EPSG:3010**,
   SWEREF 99 16 30, on purpose, to exercise reprojection): {n25} synthetic
   development areas standing in for a later plan.
+- `nmd.tif` (EPSG:3006): a synthetic land-cover raster imitating Naturvårdsverket's
+  NMD base layer: uint8, 10 m pixels, {design.grid[2]} × {design.grid[3]} px (the
+  boundary's bounds plus {NMD_MARGIN_M:.0f} m), tiled {NMD_BLOCK} × {NMD_BLOCK},
+  DEFLATE-compressed, with a colour table; nodata = {NMD_NODATA}.
 - `DEMODATA.txt`: marker file (see above).
+
+## The land-cover raster and how it differs from the blocks (by design)
+
+Codes: 3 åkermark, 42 övrig öppen mark med vegetation, 51/52/53 exploaterad mark
+(byggnad / ej byggnad / väg), 61 sjö (Glan), 62 hav (Bråviken), 111–118 skog
+ej på våtmark (background stands of ~400 m), {NMD_NODATA} nodata. Painted in this order,
+the last layer containing a pixel's centre wins: forest → 42 in a 25 m margin
+around all blocks → water → built-up land → roads → arable fields outside the
+blocks (3) → Bete blocks (42: NMD has no pasture class) → fallow Åker blocks (42)
+→ the other Åker blocks (3) → nodata patch.
+
+- Fallow or grazed: whole Åker blocks, {design.fallow_share * 100:.2f} % of the Åker
+  block area ({len(design.fallow)} blocks; target {FALLOW_SHARE * 100:.0f} %), are 42, not 3.
+- Arable outside the blocks: {N_ARABLE_OUTSIDE} fields next to blocks, {design.outside_ha:.1f} ha
+  not under any block, are 3 ({N_ARABLE_OUTSIDE // 4} of them centred in ÖP 2017 areas).
+- Nodata: a {NODATA_PATCH_M[0]:.0f} × {NODATA_PATCH_M[1]:.0f} m pixel-aligned patch inside
+  {NODATA_AREA}.
+
+So with `agricultural_codes = [3]` the raster finds less agricultural land than the
+blocks (Åker + Bete): the difference is the Bete blocks, the fallow Åker blocks and
+the nodata patch, minus the arable land outside blocks, up to the 10 m pixel edges.
+`pipeline.demo.landcover_design` returns these polygons; the tests compare the raster
+figures with them.
 
 ## Columns
 
@@ -693,14 +936,17 @@ def generate_demo(out_dir: pathlib.Path) -> list[pathlib.Path]:
     boundary = _read_boundary_3006()
     blocks = _make_blocks(boundary)
     op17, op25 = _make_areas(boundary)
-    op25 = op25.to_crs(OP2025_CRS)
+    op25_3010 = op25.to_crs(OP2025_CRS)
 
     paths = [out_dir / name for name in DEMO_FILES]
     _write_bytes(paths[0], _boundary_bytes())
     # blocks: Polygon layer; plans: MultiPolygon layers, as municipal GIS exports usually are
     _write_gpkg(paths[1], blocks, "jordbruksblock", promote_to_multi=False)
     _write_gpkg(paths[2], op17, "utvecklingsomraden", promote_to_multi=True)
-    _write_gpkg(paths[3], op25, "utvecklingsomraden", promote_to_multi=True)
-    _write_bytes(paths[4], DEMODATA_TEXT.encode("utf-8"))
-    _write_bytes(paths[5], _readme(len(blocks), len(op17), len(op25)).encode("utf-8"))
+    _write_gpkg(paths[3], op25_3010, "utvecklingsomraden", promote_to_multi=True)
+    landcover, transform, design = _make_landcover(boundary, blocks, op17)
+    _write_geotiff(paths[4], landcover, transform)
+    del landcover
+    _write_bytes(paths[5], DEMODATA_TEXT.encode("utf-8"))
+    _write_bytes(paths[6], _readme(len(blocks), len(op17), len(op25), design).encode("utf-8"))
     return paths

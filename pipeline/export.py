@@ -85,6 +85,7 @@ def build_summary(analysis: Analysis) -> dict:
         if source.role in analysis.cleaning:
             entry["cleaning"] = analysis.cleaning[source.role].as_dict()
         inputs.append(entry)
+    inputs.extend(analysis.extra_inputs)  # the land-cover raster, when configured
     return {
         "schema": SCHEMA,
         "demo": analysis.demo,

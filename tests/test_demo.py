@@ -305,3 +305,45 @@ def test_naive_farmland_share_falls(
     assert 0.35 <= share["op2017"] <= 0.50
     assert 0.22 <= share["op2025"] <= 0.35
     assert share["op2017"] - share["op2025"] >= 0.10
+
+
+# --- land-cover raster ---------------------------------------------------------------------
+
+
+def test_landcover_raster_format(generated: dict, boundary: shapely.Geometry) -> None:
+    import re
+
+    import rasterio
+
+    path = generated["dir"] / "nmd.tif"
+    assert path.stat().st_size < 3 * 1024 * 1024
+    with rasterio.open(path) as ds:
+        assert ds.crs.to_epsg() == 3006 and ds.count == 1 and ds.dtypes == ("uint8",)
+        assert ds.res == (10.0, 10.0) and ds.nodata == demo.NMD_NODATA
+        assert ds.block_shapes == [(256, 256)] and ds.profile["tiled"]
+        assert ds.compression.name.lower() == "deflate"
+        assert ds.transform.c % 10 == 0 and ds.transform.f % 10 == 0  # on the 10 m grid
+        assert shapely.box(*ds.bounds).contains(boundary)
+        assert "TIFFTAG_DATETIME" not in ds.tags()
+        values, counts = np.unique(ds.read(1), return_counts=True)
+    found = dict(zip(values.tolist(), counts.tolist(), strict=True))
+    assert set(found) <= {3, 42, 51, 52, 53, 61, 62, *range(111, 119), demo.NMD_NODATA}
+    assert {3, 42, 51, 52, 53, 61, 62, 111, 118, demo.NMD_NODATA} <= set(found)
+    assert found[demo.NMD_NODATA] * 100 == demo.NODATA_PATCH_M[0] * demo.NODATA_PATCH_M[1]
+    assert not re.search(rb"\d{4}:\d\d:\d\d \d\d:\d\d:\d\d", path.read_bytes())
+    assert not (generated["dir"] / "nmd.tif.aux.xml").exists()
+
+
+def test_landcover_raster_follows_the_blocks(generated: dict, blocks: gpd.GeoDataFrame) -> None:
+    """Åker block centres are mostly 3; Bete block centres 42; the designed exceptions hold."""
+    import rasterio
+
+    geoms = shapely.make_valid(blocks.geometry.values)
+    pts = shapely.point_on_surface(geoms)
+    with rasterio.open(generated["dir"] / "nmd.tif") as ds:
+        codes = np.array([v[0] for v in ds.sample(shapely.get_coordinates(pts))])
+    aker = (blocks["agoslag"] == "Åker").to_numpy()
+    assert 0.85 <= (codes[aker] == 3).mean() <= 0.95  # ~8 % of the area is fallow (42)
+    assert ((codes[~aker] == 42) | (codes[~aker] == 3)).all()  # 3 only under an Åker overlap
+    readme = (generated["dir"] / "README.md").read_text(encoding="utf-8")
+    assert "nmd.tif" in readme and "Fallow or grazed" in readme

@@ -46,7 +46,7 @@ def test_demo_is_marked(demo_project):
     assert s["schema"] == "opjord.summary/1"
     assert {i["role"]: i["source_crs"] for i in s["inputs"]} == {
         "boundary": "EPSG:4326", "agricultural_land": "EPSG:3006",
-        "plan:op2017": "EPSG:3006", "plan:op2025": "EPSG:3010"}
+        "plan:op2017": "EPSG:3006", "plan:op2025": "EPSG:3010", "landcover": "EPSG:3006"}
     assert all(len(i["sha256"]) == 64 for i in s["inputs"])
     assert {"GEOS", "PROJ", "GDAL", "shapely", "geopandas"} <= set(s["software"])
 
