@@ -236,7 +236,7 @@ def analyse(config: Config) -> Analysis:
         areas_by_plan[plan.key], cleaning[plan.source.role] = read_plan_areas(
             plan, infos[plan.source.role])
         if areas_by_plan[plan.key].empty:
-            msg = (f"Plan {plan.key} ({plan.label}): {plan.source.path} has no development "
+            msg = (f"Plan {plan.key} ({plan.label}): {plan.source.path.name} has no development "
                    "areas, so its share is null (not 0).")
             warnings.append(msg)
             log.warning(msg)

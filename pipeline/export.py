@@ -204,7 +204,10 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
     headers = {"area_id": "Område-id", "name": "Namn", "type": "Typ", "area_ha": "Areal (ha)",
                "agricultural_ha": "Jordbruksmark (ha)",
                **{col: f"{c} (ha)" for c, col in cls_cols.items()},
-               "share": "Andel jordbruksmark", "status": "Status mot ÖP 2017"}
+               "share": "Andel jordbruksmark", "status": "Status mot ÖP 2017",
+               "landcover_agricultural_ha": "Åkermark enligt marktäckedata (ha)",
+               "landcover_share": "Andel åkermark enligt marktäckedata",
+               "landcover_nodata_ha": "Utan marktäckedata (ha)"}
     note = ("DEMODATA – syntetiska data, inte Norrköpings kommuns siffror."
             if analysis.demo else "Källa: opjord, se summary.json för indata och versioner.")
     with pd.ExcelWriter(path, engine="openpyxl") as writer:

@@ -354,7 +354,7 @@ def _warnings(info: RasterInfo, z: ZonalFigures, analysis, n_areas: int) -> list
     absent = [c for c in lc.agricultural_codes if c not in z.values_found]
     if absent:
         shown = ", ".join(str(v) for v in sorted(z.values_found)[:30]) or "none"
-        out.append(f"{lc.path}: the agricultural code(s) {', '.join(map(str, absent))} of "
+        out.append(f"{lc.path.name}: the agricultural code(s) {', '.join(map(str, absent))} of "
                    f"[landcover] `agricultural_codes` never occur inside the development areas "
                    f"(values found there: {shown}); raster figures count them as 0 ha. Check "
                    "the codes against the raster's code list (NMD: 3 = åkermark).")
@@ -363,7 +363,7 @@ def _warnings(info: RasterInfo, z: ZonalFigures, analysis, n_areas: int) -> list
         n_with = int((z.nodata_m2[:n_areas] > 0).sum())
         rule = ("left out of the denominator (exclude_nodata = true)" if lc.exclude_nodata
                 else "counted as not agricultural")
-        out.append(f"{lc.path}: {fmt.hectares(nodata_ha, 2)} of {n_with} development area(s) "
+        out.append(f"{lc.path.name}: {fmt.hectares(nodata_ha, 2)} of {n_with} development area(s) "
                    f"have no raster data (nodata pixels or outside the raster); {rule}. See "
                    "landcover_nodata_ha in areas.csv.")
     return out
