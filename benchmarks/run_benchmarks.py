@@ -1,0 +1,710 @@
+#!/usr/bin/env python
+"""Benchmarks for opjord against the obvious geopandas alternative (run on demand, not a test).
+
+    python benchmarks/run_benchmarks.py [--scales norrkoping,county,national]
+                                        [--out benchmarks/_data] [--repeat 3]
+
+For each scale the script generates synthetic inputs (deterministic, seeded; kept in
+`--out`, which is gitignored) and then, in the same run, times in separate fresh
+subprocesses (so peak memory is per process, from `wait4`'s ru_maxrss):
+
+* `opjord analyse --config <generated toml>`: everything (read, clean, coverage, every
+  figure, the comparison, writing analysis.gpkg, areas.csv, summary.json, opjord.xlsx);
+* the obvious alternative: read the same inputs with geopandas (pyogrio, Arrow) and run
+  `geopandas.overlay(areas, blocks, how="intersection")` plus a groupby giving only the
+  per-area hectares, for both plans. "naive" reads the whole agricultural layer, as
+  `gpd.read_file(path)` does; "bbox" reads only the blocks in the plan areas' bounding box
+  (shown for fairness: it is what a careful analyst would do);
+* at Norrköping scale also `pipeline.analyse.analyse_frames` alone on pre-read frames
+  (the overlay step: coverage, clipping, footprints, comparison), repeated in-process.
+
+Every measurement is repeated `--repeat` times; the table gives the minimum (the
+machine is shared, so the maximum is shown too as a noise indicator). The table is
+printed and written between the result markers of `benchmarks/README.md`.
+
+Synthetic data
+--------------
+Field blocks are Voronoi cells of Poisson points (one global process, tiled in 50 km
+tiles with a seed per tile, so the Norrköping blocks are the same at every scale),
+kept where a smooth random "farmland" field is high, shrunk towards their generator
+(gaps for roads and ditches), densified to 10–30 vertices and jittered, kept at
+1–20 ha; ~1 % are enlarged instead of shrunk so they overlap their neighbours. They carry
+Jordbruksverket's attributes and are written as MultiPolygons in EPSG:3006 to a
+GeoPackage (with its R-tree spatial index). Development areas are lobed star polygons
+of 5–300 ha around a few towns, ~10 % overlapping another area of the same plan; the
+later plan keeps 60 % of the baseline's areas, changes 15 %, drops 25 % and adds as many.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+README = HERE / "README.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+SEED = 20240617
+TILE = 50_000.0  # m; global tile grid anchored at (0, 6 000 000)
+ORIGIN = (0.0, 6_000_000.0)
+SWEDEN = (266_000.0, 6_132_000.0, 920_000.0, 7_680_000.0)  # EPSG:3006 extent of Sweden
+LAMBDA = 14.0e-6  # Poisson generators per m² (14 per km²) where the field is above T0
+T0, T1 = -0.35, 0.05  # generators above T0 bound the cells; cells above T1 become blocks
+SHRINK, GROW, P_GROW = 0.90, 1.08, 0.01
+CLASSES = ("Åker", "Bete")
+TYPES = ("bostäder", "verksamheter", "blandad bebyggelse", "handel", "logistik", "skola")
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    areas: int  # per plan
+    towns: int
+    boundary_factor: float  # linear scale of Norrköping's outline about its centroid
+    national: bool  # blocks across Sweden's extent, not only inside the boundary
+    description: str
+
+
+SCALES = {
+    "norrkoping": Scale("norrkoping", 100, 6, 1.0, False,
+                        "~12 000 blocks in Norrköping's outline, 100 areas/plan"),
+    "county": Scale("county", 1000, 40, 10 ** 0.5, False,
+                    "~120 000 blocks in a county-size outline, 1 000 areas/plan"),
+    "national": Scale("national", 100, 6, 1.0, True,
+                      "~1.2 M blocks across Sweden; Norrköping's boundary and 100 areas/plan"),
+}
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def _waves(n: int = 10):
+    """Random plane waves making a smooth field of mean 0, sd 1 (wavelengths 3–25 km)."""
+    import numpy as np
+
+    rng = np.random.default_rng(SEED)
+    theta = rng.uniform(0, 2 * np.pi, n)
+    k = 2 * np.pi / rng.uniform(3_000, 25_000, n)
+    return np.column_stack([k * np.cos(theta), k * np.sin(theta)]), rng.uniform(0, 2 * np.pi, n)
+
+
+def farm_field(x, y, national: bool):
+    """The smooth 'farmland' field; nationally it fades north of Mälardalen and on the coasts."""
+    import numpy as np
+
+    kvec, phase = _waves()
+    f = np.zeros(len(x))
+    for (kx, ky), ph in zip(kvec, phase, strict=True):
+        f += np.cos(kx * x + ky * y + ph)
+    f *= np.sqrt(2.0 / len(phase))
+    if national:
+        # Farmland is dense in Götaland/Svealand, sparse in Norrland, thin at the edges.
+        f -= np.clip((y - 6_550_000.0) / 70_000.0, 0, None) * 1.3
+        f -= np.clip((np.abs(x - 560_000.0) - 140_000.0) / 60_000.0, 0, None)
+    return f
+
+
+def norrkoping_outline():
+    """Norrköping's (generalised) outline in EPSG:3006, from the package data."""
+    import geopandas as gpd
+    import shapely
+
+    gdf = gpd.read_file(REPO / "pipeline/data/norrkoping_kommungrans.geojson").to_crs(3006)
+    return shapely.union_all(gdf.geometry.array)
+
+
+def scaled(geom, factor: float):
+    import shapely.affinity
+
+    return geom if factor == 1 else shapely.affinity.scale(geom, factor, factor, origin="centroid")
+
+
+def _densify_jitter(cells, gens, rng):
+    """Shrink (or grow) convex cells towards their generators, densify to 10–30 vertices,
+    jitter; returns polygons (invalid results fall back to the plain shrunk cell)."""
+    import numpy as np
+    import shapely
+
+    n = len(cells)
+    factor = np.where(rng.random(n) < P_GROW, GROW, SHRINK)
+    coords, idx = shapely.get_coordinates(cells, return_index=True)
+    same = idx[1:] == idx[:-1]  # edge j -> j+1 inside one ring (closing vertex included)
+    start = np.flatnonzero(same)
+    a, b = coords[start], coords[start + 1]
+    ring = idx[start]
+    vec = b - a
+    length = np.hypot(vec[:, 0], vec[:, 1])
+    perim = np.bincount(ring, weights=length, minlength=n)
+    target = rng.integers(10, 31, n)  # vertices wanted per block
+    maxlen = perim / target
+    k = np.maximum(1, np.ceil(length / maxlen[ring]).astype(np.int64))
+    rep = np.repeat(np.arange(len(start)), k)
+    first = np.repeat(np.cumsum(k) - k, k)
+    t = (np.arange(len(rep)) - first) / k[rep]
+    pts = a[rep] + t[:, None] * vec[rep]
+    rid = ring[rep]
+    g = gens[rid]
+    pts = g + factor[rid, None] * (pts - g)
+    scale = np.sqrt(shapely.area(cells))[rid]
+    pts += rng.normal(0, 1, pts.shape) * (0.005 * scale)[:, None]
+    polys = shapely.polygons(shapely.linearrings(pts, indices=rid))
+    bad = ~shapely.is_valid(polys)
+    if bad.any():
+        plain = shapely.get_coordinates(cells[bad], return_index=True)
+        pc, pi = plain
+        gg = gens[np.flatnonzero(bad)][pi]
+        pc = gg + factor[np.flatnonzero(bad)][pi, None] * (pc - gg)
+        polys[bad] = shapely.polygons(shapely.linearrings(pc, indices=pi))
+    return polys
+
+
+def blocks_in_tile(ti: int, tj: int, *, national: bool, region=None):
+    """Field blocks whose generator lies in tile (ti, tj) (and in `region` when given)."""
+    import numpy as np
+    import shapely
+
+    x0, y0 = ORIGIN[0] + ti * TILE, ORIGIN[1] + tj * TILE
+    rng = np.random.default_rng([SEED, ti, tj])
+    n = rng.poisson(LAMBDA * TILE * TILE)
+    xy = rng.uniform(0, TILE, (n, 2)) + (x0, y0)
+    f = farm_field(xy[:, 0], xy[:, 1], national)
+    keep = f > T0
+    xy, f = xy[keep], f[keep]
+    if len(xy) < 3:
+        return None
+    box = shapely.box(x0, y0, x0 + TILE, y0 + TILE)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy),
+                                                       extend_to=box, ordered=True))
+    block = f > T1
+    if region is not None:
+        block &= shapely.contains_xy(region, xy[:, 0], xy[:, 1])
+    if not block.any():
+        return None
+    cells, xy = cells[block], xy[block]
+    shapely.prepare(box)
+    edge = ~shapely.contains_properly(box, cells)
+    cells[edge] = shapely.intersection(cells[edge], box)  # cells on the tile edge stop at it
+    polys = _densify_jitter(cells, xy, rng)
+    area = shapely.area(polys)
+    ok = (area >= 1e4) & (area <= 20e4)
+    polys, area = polys[ok], area[ok]
+    return polys, rng.random(len(polys))
+
+
+def tiles_for(bounds) -> list[tuple[int, int]]:
+    import math
+
+    xmin, ymin, xmax, ymax = bounds
+    i0, i1 = math.floor((xmin - ORIGIN[0]) / TILE), math.ceil((xmax - ORIGIN[0]) / TILE)
+    j0, j1 = math.floor((ymin - ORIGIN[1]) / TILE), math.ceil((ymax - ORIGIN[1]) / TILE)
+    return [(i, j) for j in range(j0, j1) for i in range(i0, i1)]
+
+
+def write_blocks(path: Path, tiles, *, national: bool, region=None, chunk: int = 300_000) -> int:
+    """Generate the blocks tile by tile and append them to a GeoPackage in chunks."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    if path.exists():
+        path.unlink()
+    buf_geoms, buf_u, written = [], [], 0
+
+    def flush() -> None:
+        nonlocal buf_geoms, buf_u, written
+        if not buf_geoms:
+            return
+        polys = np.concatenate(buf_geoms)
+        u = np.concatenate(buf_u)
+        m = len(polys)
+        multi = shapely.multipolygons(polys, indices=np.arange(m))
+        ids = pd.Series(np.arange(written + 1, written + m + 1)).astype(str).str.zfill(9)
+        frame = gpd.GeoDataFrame({
+            "blockid": ("05" + ids).to_numpy(dtype=object),
+            "agoslag": np.where(u < 0.78, CLASSES[0], CLASSES[1]).astype(object),
+            "kategori": np.where(u < 0.97, "Jordbruksblock", "Åkerholme").astype(object),
+            "areal": np.round(shapely.area(polys) / 1e4, 2),
+            "region_kod": np.full(m, "05", dtype=object),
+            "arslager": np.full(m, 2024, dtype=np.int32),
+        }, geometry=multi, crs="EPSG:3006")
+        frame.to_file(path, layer="jordbruksblock", driver="GPKG", engine="pyogrio",
+                      use_arrow=True, append=written > 0, promote_to_multi=True)
+        written += m
+        buf_geoms, buf_u = [], []
+
+    pending = 0
+    for ti, tj in tiles:
+        got = blocks_in_tile(ti, tj, national=national, region=region)
+        if got is None:
+            continue
+        buf_geoms.append(got[0])
+        buf_u.append(got[1])
+        pending += len(got[0])
+        if pending >= chunk:
+            flush()
+            pending = 0
+    flush()
+    return written
+
+
+def make_areas(region, n: int, towns: int, seed: int):
+    """`n` lobed star polygons of 5–300 ha around `towns` town centres inside `region`."""
+    import numpy as np
+    import shapely
+
+    rng = np.random.default_rng([SEED, seed])
+    xmin, ymin, xmax, ymax = region.bounds
+    spread = 0.06 * ((xmax - xmin) * (ymax - ymin)) ** 0.5
+
+    def inside(k):
+        out = np.empty((0, 2))
+        while len(out) < k:
+            p = rng.uniform((xmin, ymin), (xmax, ymax), (4 * k, 2))
+            out = np.vstack([out, p[shapely.contains_xy(region, p[:, 0], p[:, 1])]])
+        return out[:k]
+
+    centres_town = inside(towns)
+    centres = np.empty((0, 2))
+    while len(centres) < n:
+        t = centres_town[rng.integers(0, towns, 4 * n)]
+        p = t + rng.normal(0, spread, t.shape)
+        centres = np.vstack([centres, p[shapely.contains_xy(region, p[:, 0], p[:, 1])]])
+    centres = centres[:n]
+    ha = np.exp(rng.uniform(np.log(5), np.log(300), n))
+    radius = np.sqrt(ha * 1e4 / np.pi)
+    # ~10 % overlap the previous area of the plan
+    lap = rng.random(n) < 0.10
+    lap[0] = False
+    centres[lap] = centres[np.flatnonzero(lap) - 1] + rng.normal(0, 1, (lap.sum(), 2)) * \
+        radius[np.flatnonzero(lap) - 1, None] * 0.7
+    return star_polygons(centres, ha, rng)
+
+
+def star_polygons(centres, ha, rng):
+    import numpy as np
+    import shapely
+
+    n, m = len(centres), 40
+    theta = np.linspace(0, 2 * np.pi, m, endpoint=False)[None, :]
+    r = np.ones((n, m))
+    for harmonic in (2, 3, 5):
+        amp = rng.uniform(0, 0.18, (n, 1))
+        r += amp * np.cos(harmonic * theta + rng.uniform(0, 2 * np.pi, (n, 1)))
+    r *= 1 + rng.normal(0, 0.02, (n, m))
+    xy = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=-1)
+    unit = shapely.area(shapely.polygons(xy))
+    xy *= np.sqrt(ha * 1e4 / unit)[:, None, None]
+    return shapely.polygons(xy + centres[:, None, :])
+
+
+def write_plans(folder: Path, region, scale: Scale) -> None:
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    n = scale.areas
+    rng = np.random.default_rng([SEED, 7, n])
+    base = make_areas(region, n, scale.towns, seed=1)
+    base_ids = np.array([f"A{i:04d}" for i in range(1, n + 1)], dtype=object)
+    u = rng.random(n)
+    kept, changed, removed = u < 0.60, (u >= 0.60) & (u < 0.75), u >= 0.75
+    grown = base[changed].copy()
+    cen = shapely.get_coordinates(shapely.centroid(grown))
+    for i, g in enumerate(grown):  # the changed areas grow, the largest shrink
+        c = shapely.get_coordinates(g)
+        f = 1.2 if g.area < 150e4 else 0.85
+        grown[i] = shapely.Polygon(cen[i] + (c - cen[i]) * f)
+    added = make_areas(region, int(removed.sum()), scale.towns, seed=2)
+    later = np.concatenate([base[kept], grown, added])
+    later_ids = np.concatenate([base_ids[kept], base_ids[changed],
+                                [f"B{i:04d}" for i in range(1, len(added) + 1)]])
+    for key, geoms, ids in (("op2017", base, base_ids), ("op2025", later, later_ids)):
+        k = len(geoms)
+        gpd.GeoDataFrame({
+            "omr_id": ids,
+            "namn": [f"Utvecklingsområde {i}" for i in ids],
+            "typ": [TYPES[i % len(TYPES)] for i in range(k)],
+        }, geometry=geoms, crs="EPSG:3006").to_file(
+            folder / f"utvecklingsomraden_{key}.gpkg", engine="pyogrio")
+
+
+CONFIG = """\
+# Generated by benchmarks/run_benchmarks.py (synthetic benchmark data, scale {scale}).
+[project]
+kommun = "Benchmark {scale}"
+kommunkod = "0581"
+
+[boundary]
+path = "{boundary}"
+
+[agricultural_land]
+path = "{blocks}"
+layer = "jordbruksblock"
+class_column = "agoslag"
+classes = ["Åker", "Bete"]
+
+[[plans]]
+key = "op2017"
+label = "ÖP 2017"
+path = "utvecklingsomraden_op2017.gpkg"
+id_column = "omr_id"
+name_column = "namn"
+type_column = "typ"
+baseline = true
+
+[[plans]]
+key = "op2025"
+label = "ÖP 2025"
+path = "utvecklingsomraden_op2025.gpkg"
+id_column = "omr_id"
+name_column = "namn"
+type_column = "typ"
+
+[output]
+processed = "out/processed"
+maps = "out/maps"
+reports = "out/reports"
+"""
+
+
+def generate(scale: Scale, out: Path) -> dict:
+    """Write the inputs of one scale (skipped if already there); return facts about them."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    folder = out / scale.name
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = folder / "opjord.toml"
+    done = folder / "GENERATED.json"
+    if done.exists() and cfg.exists():
+        return json.loads(done.read_text())
+    t = time.perf_counter()
+    region = scaled(norrkoping_outline(), scale.boundary_factor)
+    gpd.GeoDataFrame({"namn": [f"Benchmark {scale.name}"]}, geometry=[region],
+                     crs="EPSG:3006").to_file(folder / "boundary.gpkg", engine="pyogrio")
+    write_plans(folder, region, scale)
+    if scale.national:
+        blocks = out / "jordbruksblock_national.gpkg"
+        if not blocks.exists():
+            tmp = blocks.with_suffix(".tmp.gpkg")
+            write_blocks(tmp, tiles_for(SWEDEN), national=True)
+            tmp.rename(blocks)
+    else:
+        blocks = folder / "jordbruksblock.gpkg"
+        write_blocks(blocks, tiles_for(region.bounds), national=False, region=region)
+    cfg.write_text(CONFIG.format(scale=scale.name, boundary="boundary.gpkg",
+                                 blocks=os.path.relpath(blocks, folder)), encoding="utf-8")
+    info = pyogrio.read_info(blocks, layer="jordbruksblock", force_feature_count=True)
+    facts = {"blocks": int(info["features"]), "blocks_file_mb": blocks.stat().st_size / 2**20,
+             "boundary_km2": shapely.area(region) / 1e6, "areas_per_plan": scale.areas,
+             "generated_s": time.perf_counter() - t}
+    done.write_text(json.dumps(facts))
+    return facts
+
+
+# --------------------------------------------------------------------------- measuring
+
+BASELINE = r'''
+import sys, time
+t0 = time.perf_counter()
+import geopandas as gpd, pandas as pd, shapely
+cfg, mode = sys.argv[1], sys.argv[2]
+import tomllib, pathlib
+folder = pathlib.Path(cfg).parent
+c = tomllib.loads(pathlib.Path(cfg).read_text(encoding="utf-8"))
+t1 = time.perf_counter()
+plans = {p["key"]: gpd.read_file(folder / p["path"], engine="pyogrio", use_arrow=True)
+         .to_crs(3006) for p in c["plans"]}
+agri = c["agricultural_land"]
+kwargs = {}
+if mode == "bbox":  # only the blocks in the bounding box of all plan areas
+    kwargs["bbox"] = tuple(shapely.union_all([shapely.box(*g.total_bounds)
+                                              for g in plans.values()]).bounds)
+blocks = gpd.read_file(folder / agri["path"], layer=agri.get("layer"), engine="pyogrio",
+                       use_arrow=True, columns=[agri["class_column"]], **kwargs).to_crs(3006)
+blocks = blocks[blocks[agri["class_column"]].isin(agri["classes"])]
+t2 = time.perf_counter()
+total = 0.0
+for key, areas in plans.items():
+    areas = areas.reset_index(drop=True)
+    areas["area_row"] = areas.index
+    pieces = gpd.overlay(areas[["area_row", "geometry"]], blocks, how="intersection")
+    ha = pieces.geometry.area.groupby(pieces["area_row"]).sum() / 1e4
+    per_area = ha.reindex(areas.index, fill_value=0.0)
+    total += per_area.sum()
+t3 = time.perf_counter()
+print(f"RESULT read_s={t2 - t1:.3f} overlay_s={t3 - t2:.3f} inner_s={t3 - t0:.3f} "
+      f"blocks_read={len(blocks)} per_area_total_ha={total:.3f}")
+'''
+
+OVERLAY = r'''
+import sys, time, logging
+from pipeline.config import load_config
+from pipeline.analyse import (agricultural_sources, analyse_frames, inspect_inputs,
+                              read_plan_areas)
+from pipeline.clean import clean_polygons
+from pipeline.overlay import union
+from pipeline.read import read_source
+config = load_config(sys.argv[1])
+repeat = int(sys.argv[2])
+infos = inspect_inputs(config)
+gdf, _ = clean_polygons(read_source(infos["boundary"]), config.boundary)
+boundary = union(gdf.geometry.array.to_numpy())
+areas = {p.key: read_plan_areas(p, infos[p.source.role])[0] for p in config.plans}
+farmland = {}
+for role, source in agricultural_sources(config).items():
+    farmland[role], _ = clean_polygons(read_source(infos[role], mask=boundary), source)
+times = []
+for _ in range(repeat):
+    t = time.perf_counter()
+    analyse_frames(config, areas, farmland, boundary)
+    times.append(time.perf_counter() - t)
+n_blocks = len(next(iter(farmland.values())))
+print("RESULT " + " ".join(f"{x:.3f}" for x in times) + f" blocks={n_blocks}")
+'''
+
+
+def run_child(argv: list[str], log_path: Path) -> dict:
+    """Run a fresh process; wall time, peak RSS (MiB, from wait4) and its output."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               PYTHONHASHSEED="0", MPLBACKEND="Agg")
+    with open(log_path, "w", encoding="utf-8") as log:
+        t = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{text[-3000:]}")
+    return {"wall_s": wall, "rss_mib": usage.ru_maxrss / 1024, "output": text}
+
+
+def _float(pattern: str, text: str) -> float | None:
+    m = re.search(pattern, text)
+    return float(m.group(1)) if m else None
+
+
+def measure(scale: Scale, out: Path, repeat: int) -> dict:
+    folder = out / scale.name
+    cfg = folder / "opjord.toml"
+    logs = folder / "logs"
+    logs.mkdir(exist_ok=True)
+    py = sys.executable
+    result: dict = {"opjord": [], "gpd_naive": [], "gpd_bbox": []}
+    jobs = [("opjord", [py, "-m", "pipeline.cli", "analyse", "--config", str(cfg)]),
+            ("gpd_naive", [py, "-c", BASELINE, str(cfg), "naive"]),
+            ("gpd_bbox", [py, "-c", BASELINE, str(cfg), "bbox"])]
+    for i in range(repeat):  # interleaved, so that load from other jobs hits all alike
+        for name, argv in jobs:
+            r = run_child(argv, logs / f"{name}_{i}.log")
+            text = r.pop("output")
+            if name == "opjord":
+                r["analysis_s"] = _float(r"Analysis done in ([\d.]+) s", text)
+                r["overlay_s"] = _float(r"Overlay and indicators for \d+ plans in ([\d.]+) s",
+                                        text)
+                r["coverage_s"] = _float(r"Resolved agricultural coverage .*\(([\d.]+) s\)",
+                                         text)
+                m = re.search(r"Read ([\d,]+) features from jordbruksblock", text)
+                r["blocks_read"] = int(m.group(1).replace(",", "")) if m else None
+            else:
+                m = re.search(r"RESULT (.*)", text)
+                for kv in m.group(1).split():
+                    k, v = kv.split("=")
+                    r[k] = float(v)
+            result[name].append(r)
+            print(f"  {scale.name} {name} run {i + 1}: {r['wall_s']:.2f} s, "
+                  f"{r['rss_mib']:.0f} MiB", flush=True)
+    if scale.name == "norrkoping":
+        r = run_child([py, "-c", OVERLAY, str(cfg), str(max(repeat, 3))],
+                      logs / "analyse_frames.log")
+        m = re.search(r"RESULT (.*)", r["output"])
+        times = [float(x) for x in m.group(1).split() if "=" not in x]
+        result["analyse_frames_s"] = times
+        print(f"  {scale.name} analyse_frames: {', '.join(f'{x:.2f}' for x in times)} s")
+    return result
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def machine_info() -> dict:
+    import geopandas
+    import numpy
+    import pandas
+    import pyogrio
+    import pyproj
+    import shapely
+
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
+    except OSError:
+        mem_kb = 0
+    return {
+        "date": dt.date.today().isoformat(),
+        "cpu": f"{os.cpu_count()} × {cpu}" if cpu else str(os.cpu_count()),
+        "ram_gib": round(mem_kb / 2**20, 1),
+        "os": platform.platform(),
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "versions": (f"Python {platform.python_version()}, geopandas {geopandas.__version__}, "
+                     f"shapely {shapely.__version__} (GEOS {shapely.geos_version_string}), "
+                     f"pyogrio {pyogrio.__version__} (GDAL {pyogrio.__gdal_version_string__}), "
+                     f"pyproj {pyproj.__version__} (PROJ {pyproj.proj_version_str}), "
+                     f"numpy {numpy.__version__}, pandas {pandas.__version__}"),
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                                 capture_output=True, text=True).stdout.strip(),
+    }
+
+
+def _mm(runs: list[dict], key: str) -> tuple[float, float]:
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return (min(vals), max(vals)) if vals else (float("nan"), float("nan"))
+
+
+def table(results: dict, facts: dict) -> str:
+    rows = ["| scale | blocks in layer | areas/plan | opjord analyse: s (max) | peak MiB "
+            "| gpd.overlay naive: s (max) | peak MiB | ratio | gpd.overlay bbox: s (max) "
+            "| peak MiB | ratio |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, res in results.items():
+        o, n, b = (_mm(res["opjord"], "wall_s"), _mm(res["gpd_naive"], "wall_s"),
+                   _mm(res["gpd_bbox"], "wall_s"))
+        rows.append(
+            f"| {name} | {facts[name]['blocks']:,} | {facts[name]['areas_per_plan']:,} "
+            f"| **{o[0]:.2f}** ({o[1]:.2f}) | {_mm(res['opjord'], 'rss_mib')[1]:.0f} "
+            f"| **{n[0]:.2f}** ({n[1]:.2f}) | {_mm(res['gpd_naive'], 'rss_mib')[1]:.0f} "
+            f"| {n[0] / o[0]:.2f}× "
+            f"| {b[0]:.2f} ({b[1]:.2f}) | {_mm(res['gpd_bbox'], 'rss_mib')[1]:.0f} "
+            f"| {b[0] / o[0]:.2f}× |")
+    rows.append("")
+    rows.append("Inside the processes (min over runs, seconds):")
+    rows.append("")
+    rows.append("| scale | opjord: analyse() | coverage | overlay + indicators | blocks read "
+                "| gpd: read (naive) | gpd: overlay+groupby (naive) | gpd: read (bbox) "
+                "| gpd: overlay+groupby (bbox) |")
+    rows.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, res in results.items():
+        o = res["opjord"]
+        rows.append(
+            f"| {name} | {_mm(o, 'analysis_s')[0]:.1f} | {_mm(o, 'coverage_s')[0]:.1f} "
+            f"| {_mm(o, 'overlay_s')[0]:.2f} | {o[0].get('blocks_read') or 0:,} "
+            f"| {_mm(res['gpd_naive'], 'read_s')[0]:.2f} "
+            f"| {_mm(res['gpd_naive'], 'overlay_s')[0]:.2f} "
+            f"| {_mm(res['gpd_bbox'], 'read_s')[0]:.2f} "
+            f"| {_mm(res['gpd_bbox'], 'overlay_s')[0]:.2f} |")
+    return "\n".join(rows)
+
+
+def verdicts(results: dict) -> list[str]:
+    out = []
+    if "county" in results:
+        o = _mm(results["county"]["opjord"], "wall_s")[0]
+        g = _mm(results["county"]["gpd_naive"], "wall_s")[0]
+        out.append(f"- county: opjord analyse {o:.2f} s vs overlay+groupby {g:.2f} s — target "
+                   f"opjord ≤ overlay: **{'met' if o <= g else 'NOT met'}**.")
+    if "national" in results:
+        o = _mm(results["national"]["opjord"], "wall_s")[0]
+        g = _mm(results["national"]["gpd_naive"], "wall_s")[0]
+        b = _mm(results["national"]["gpd_bbox"], "wall_s")[0]
+        rss = _mm(results["national"]["opjord"], "rss_mib")[1]
+        out.append(f"- national layer, one municipality: {g / o:.1f}× faster than "
+                   f"geopandas.overlay reading the whole layer ({b / o:.1f}× against the bbox "
+                   f"read) — target ≥ 5×: **{'met' if g / o >= 5 else 'NOT met'}**; peak "
+                   f"{rss:.0f} MiB — target < 1 GiB: **{'met' if rss < 1024 else 'NOT met'}**.")
+    if "norrkoping" in results and "analyse_frames_s" in results["norrkoping"]:
+        f = min(results["norrkoping"]["analyse_frames_s"])
+        ov = _mm(results["norrkoping"]["opjord"], "overlay_s")[0]
+        cov = _mm(results["norrkoping"]["opjord"], "coverage_s")[0]
+        out.append(f"- Norrköping: the overlay step (`analyse_frames`: coverage, clipping, "
+                   f"footprints, comparison) {f:.2f} s; in the CLI run coverage {cov:.1f} s + "
+                   f"overlay and indicators {ov:.2f} s — target < 1 s: "
+                   f"**{'met' if f < 1 else 'NOT met'}**.")
+    return out
+
+
+def write_readme(results: dict, facts: dict, info: dict, argv: list[str], repeat: int) -> str:
+    gen = "\n".join(f"| {k} | {SCALES[k].description} | {v['blocks']:,} | "
+                    f"{v['blocks_file_mb']:,.0f} | {v['boundary_km2']:,.0f} |"
+                    for k, v in facts.items())
+    body = textwrap.dedent(f"""\
+        Run on {info['date']} at commit `{info['commit']}`, {repeat} repeats, min and (max) of
+        the wall time of each fresh process, including Python start-up and imports.
+        Peak memory is the process's maximum resident set (ru_maxrss), highest run.
+
+        Machine: {info['cpu']}, {info['ram_gib']} GiB RAM, {info['os']}; load average before the
+        run: {info['load_before']} (the machine is shared with other jobs: expect ±20 % noise).
+        {info['versions']}.
+
+        Command: `{' '.join(argv)}`
+
+        | scale | what | blocks in layer | layer MB | boundary km² |
+        |---|---|---:|---:|---:|
+        """) + gen + "\n\n" + table(results, facts) + "\n\nTargets (issue 2, Speed):\n\n" + \
+        "\n".join(verdicts(results)) + "\n"
+    text = README.read_text(encoding="utf-8") if README.exists() else ""
+    block = f"{START}\n{body}{END}"
+    if START in text and END in text:
+        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    README.write_text(text, encoding="utf-8")
+    return body
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", default="norrkoping,county,national")
+    parser.add_argument("--out", default=str(HERE / "_data"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    names = [s.strip() for s in args.scales.split(",") if s.strip()]
+    unknown = set(names) - set(SCALES)
+    if unknown:
+        parser.error(f"unknown scale(s) {', '.join(sorted(unknown))}; choose from "
+                     f"{', '.join(SCALES)}")
+    info = machine_info()
+    facts, results = {}, {}
+    for name in names:
+        t = time.perf_counter()
+        facts[name] = generate(SCALES[name], out)
+        print(f"{name}: {facts[name]['blocks']:,} blocks ready "
+              f"({time.perf_counter() - t:.1f} s)", flush=True)
+    if args.generate_only:
+        return 0
+    for name in names:
+        results[name] = measure(SCALES[name], out, args.repeat)
+    (out / "results.json").write_text(json.dumps({"info": info, "facts": facts,
+                                                  "results": results}, indent=1))
+    argv = ["python", "benchmarks/run_benchmarks.py", "--scales", ",".join(names),
+            "--repeat", str(args.repeat)]
+    if args.no_readme:
+        print(table(results, facts))
+        print("\n".join(verdicts(results)))
+    else:
+        print(write_readme(results, facts, info, argv, args.repeat))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
