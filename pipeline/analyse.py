@@ -213,11 +213,28 @@ def _area_status(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     return result, rules
 
 
-def analyse(config: Config) -> Analysis:
-    """Run read → clean → overlay → indicators for every plan in the config."""
-    start = time.perf_counter()
+@dataclass
+class Inputs:
+    """The inputs read and cleaned, in EPSG:3006, ready for `analyse_frames`."""
+
+    infos: dict[str, SourceInfo]  # by role (`inspect_inputs`)
+    boundary: BaseGeometry | None  # the municipal boundary M, unioned
+    areas_by_plan: dict[str, gpd.GeoDataFrame]  # by plan key (`read_plan_areas`)
+    farmland: dict[str, gpd.GeoDataFrame]  # by agricultural layer role (`agricultural_sources`)
+    cleaning: dict[str, CleanReport]  # what cleaning did, by role
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> Inputs:
+    """Read and clean every vector input of the config (no overlay, writes nothing).
+
+    `infos` from `inspect_inputs` skips inspecting again. Farmland is read only
+    within the municipal boundary (through the spatial index) when one is given.
+    Raises InputError for an empty boundary or an agricultural layer without
+    features; a plan without areas gives a warning.
+    """
+    infos = infos if infos is not None else inspect_inputs(config)
     warnings: list[str] = []
-    infos = inspect_inputs(config)
     cleaning: dict[str, CleanReport] = {}
 
     boundary = None
@@ -257,9 +274,21 @@ def analyse(config: Config) -> Analysis:
                              + ("inside the municipal boundary" if boundary is not None else "")
                              + ". Fix: check that the layer covers the municipality and that "
                              "its CRS is right.")
+    return Inputs(infos=infos, boundary=boundary, areas_by_plan=areas_by_plan, farmland=farmland,
+                  cleaning=cleaning, warnings=warnings)
 
-    analysis = analyse_frames(config, areas_by_plan, farmland, boundary, warnings=warnings)
-    analysis.infos, analysis.cleaning = infos, cleaning
+
+def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
+    """Run read → clean → overlay → indicators for every plan in the config.
+
+    `inputs` from `read_inputs` skips reading again (the notebook reads first, to show
+    each source); by default everything is read here.
+    """
+    start = time.perf_counter()
+    inputs = inputs if inputs is not None else read_inputs(config)
+    analysis = analyse_frames(config, inputs.areas_by_plan, inputs.farmland, inputs.boundary,
+                              warnings=inputs.warnings)
+    analysis.infos, analysis.cleaning = inputs.infos, inputs.cleaning
     analysis.demo = is_demo([s.path for s in config.vector_sources()])
     log.info("Analysis done in %.1f s", time.perf_counter() - start)
     return analysis
