@@ -32,7 +32,16 @@ from pipeline.indicators import (
     statuses_by_id,
     statuses_by_overlap,
 )
-from pipeline.overlay import CLASS, Coverage, build_coverage, clip, overlap_pairs, parts, union
+from pipeline.overlay import (
+    CLASS,
+    Clipped,
+    Coverage,
+    build_coverage,
+    clip,
+    overlap_pairs,
+    parts,
+    union,
+)
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
 
 log = logging.getLogger(__name__)
@@ -152,8 +161,13 @@ def _measure_plan(areas: gpd.GeoDataFrame, coverage: Coverage, boundary: BaseGeo
     return per_area, footprint, by_class, fp_clip
 
 
-def _pieces_frame(coverage: Coverage, clipped, **columns) -> gpd.GeoDataFrame:
-    """Clipped pieces with their source attributes, class and ha."""
+def pieces_frame(coverage: Coverage, clipped: Clipped, **columns) -> gpd.GeoDataFrame:
+    """Clipped pieces (`overlay.clip`) as a frame: `columns`, class, area_ha, source attributes.
+
+    E.g. `pieces_frame(coverage, clip(coverage, [area]), area_id="U-001")` lists the
+    agricultural pieces inside one area with their block ids; their `area_ha` sums to
+    the area's `agricultural_ha`.
+    """
     attrs = coverage.frame.drop(columns=[coverage.frame.geometry.name, CLASS]).iloc[clipped.piece]
     frame = pd.DataFrame({k: v for k, v in columns.items()}, index=range(len(clipped.piece)))
     frame["class"] = coverage.frame[CLASS].to_numpy()[clipped.piece]
@@ -340,7 +354,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         frame["status"] = statuses[plan.key]["status"].to_numpy()
         frame["matched_area_id"] = statuses[plan.key]["matched_area_id"].to_numpy()
         area_frames.append(frame)
-        piece_frames.append(_pieces_frame(coverage, fp_clip, plan=plan.key))
+        piece_frames.append(pieces_frame(coverage, fp_clip, plan=plan.key))
         plans[plan.key] = {"label": plan.label, "n_areas": len(areas),
                            **plan_figures(float(shapely.area(footprints[plan.key])), by_class,
                                           municipal_m2[role]),
@@ -365,7 +379,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         for kind, (cov, region) in regions.items():
             clipped = clip(cov, parts(union(np.array([region], dtype=object))))
             m2[kind] = float(clipped.area_m2.sum())
-            change_frames.append(_pieces_frame(cov, clipped, plan=plan.key, baseline=base.key,
+            change_frames.append(pieces_frame(cov, clipped, plan=plan.key, baseline=base.key,
                                                change=kind))
         status = statuses[plan.key]["status"]
         comparisons[plan.key] = {
