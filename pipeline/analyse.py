@@ -32,7 +32,16 @@ from pipeline.indicators import (
     statuses_by_id,
     statuses_by_overlap,
 )
-from pipeline.overlay import CLASS, Coverage, build_coverage, clip, overlap_pairs, parts, union
+from pipeline.overlay import (
+    CLASS,
+    Clipped,
+    Coverage,
+    build_coverage,
+    clip,
+    overlap_pairs,
+    parts,
+    union,
+)
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
 
 log = logging.getLogger(__name__)
@@ -153,8 +162,13 @@ def _measure_plan(areas: gpd.GeoDataFrame, coverage: Coverage, boundary: BaseGeo
     return per_area, footprint, by_class, fp_clip
 
 
-def _pieces_frame(coverage: Coverage, clipped, **columns) -> gpd.GeoDataFrame:
-    """Clipped pieces with their source attributes, class and ha."""
+def pieces_frame(coverage: Coverage, clipped: Clipped, **columns) -> gpd.GeoDataFrame:
+    """Clipped pieces (`overlay.clip`) as a frame: `columns`, class, area_ha, source attributes.
+
+    E.g. `pieces_frame(coverage, clip(coverage, [area]), area_id="U-001")` lists the
+    agricultural pieces inside one area with their block ids; their `area_ha` sums to
+    the area's `agricultural_ha`.
+    """
     attrs = coverage.frame.drop(columns=[coverage.frame.geometry.name, CLASS]).iloc[clipped.piece]
     frame = pd.DataFrame({k: v for k, v in columns.items()}, index=range(len(clipped.piece)))
     frame["class"] = coverage.frame[CLASS].to_numpy()[clipped.piece]
@@ -214,12 +228,28 @@ def _area_status(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     return result, rules
 
 
-def analyse(config: Config) -> Analysis:
-    """Run read → clean → overlay → indicators for every plan in the config."""
-    start = time.perf_counter()
+@dataclass
+class Inputs:
+    """The inputs read and cleaned, in EPSG:3006, ready for `analyse_frames`."""
+
+    infos: dict[str, SourceInfo]  # by role (`inspect_inputs`)
+    boundary: BaseGeometry | None  # the municipal boundary M, unioned
+    areas_by_plan: dict[str, gpd.GeoDataFrame]  # by plan key (`read_plan_areas`)
+    farmland: dict[str, gpd.GeoDataFrame]  # by agricultural layer role (`agricultural_sources`)
+    cleaning: dict[str, CleanReport]  # what cleaning did, by role
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> Inputs:
+    """Read and clean every vector input of the config (no overlay, writes nothing).
+
+    `infos` from `inspect_inputs` skips inspecting again. Farmland is read only
+    within the municipal boundary (through the spatial index) when one is given.
+    Raises InputError for an empty boundary or an agricultural layer without
+    features; a plan without areas gives a warning.
+    """
+    infos = infos if infos is not None else inspect_inputs(config)
     warnings: list[str] = []
-    infos = inspect_inputs(config)
-    raster = zonal.inspect_raster(config.landcover) if config.landcover is not None else None
     cleaning: dict[str, CleanReport] = {}
 
     boundary = None
@@ -259,9 +289,22 @@ def analyse(config: Config) -> Analysis:
                              + ("inside the municipal boundary" if boundary is not None else "")
                              + ". Fix: check that the layer covers the municipality and that "
                              "its CRS is right.")
+    return Inputs(infos=infos, boundary=boundary, areas_by_plan=areas_by_plan, farmland=farmland,
+                  cleaning=cleaning, warnings=warnings)
 
-    analysis = analyse_frames(config, areas_by_plan, farmland, boundary, warnings=warnings)
-    analysis.infos, analysis.cleaning = infos, cleaning
+
+def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
+    """Run read → clean → overlay → indicators for every plan in the config.
+
+    `inputs` from `read_inputs` skips reading again (the notebook reads first, to show
+    each source); by default everything is read here.
+    """
+    start = time.perf_counter()
+    raster = zonal.inspect_raster(config.landcover) if config.landcover is not None else None
+    inputs = inputs if inputs is not None else read_inputs(config)
+    analysis = analyse_frames(config, inputs.areas_by_plan, inputs.farmland, inputs.boundary,
+                              warnings=inputs.warnings)
+    analysis.infos, analysis.cleaning = inputs.infos, inputs.cleaning
     analysis.demo = is_demo([s.path for s in config.vector_sources()])
     if raster is not None:
         zonal.add_landcover(analysis, raster)
@@ -315,7 +358,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         frame["status"] = statuses[plan.key]["status"].to_numpy()
         frame["matched_area_id"] = statuses[plan.key]["matched_area_id"].to_numpy()
         area_frames.append(frame)
-        piece_frames.append(_pieces_frame(coverage, fp_clip, plan=plan.key))
+        piece_frames.append(pieces_frame(coverage, fp_clip, plan=plan.key))
         plans[plan.key] = {"label": plan.label, "n_areas": len(areas),
                            **plan_figures(float(shapely.area(footprints[plan.key])), by_class,
                                           municipal_m2[role]),
@@ -340,7 +383,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         for kind, (cov, region) in regions.items():
             clipped = clip(cov, parts(union(np.array([region], dtype=object))))
             m2[kind] = float(clipped.area_m2.sum())
-            change_frames.append(_pieces_frame(cov, clipped, plan=plan.key, baseline=base.key,
+            change_frames.append(pieces_frame(cov, clipped, plan=plan.key, baseline=base.key,
                                                change=kind))
         status = statuses[plan.key]["status"]
         comparisons[plan.key] = {

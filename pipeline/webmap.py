@@ -22,11 +22,13 @@ swapped in; a failure leaves the previous maps intact.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -541,12 +543,15 @@ def _plan_order(summary: dict) -> list[str]:
     return [base] + [k for k in summary["plans"] if k != base]
 
 
-def render_map(config: Config, map_layers: list[MapLayer]) -> dict[str, Markup]:
-    """The folium map as page parts: head links, the map element and its script."""
+def folium_map(config: Config, map_layers: list[MapLayer]) -> folium.Map:
+    """The overview map as a folium map: basemap, layers, layer control, Swedish controls.
+
+    Leaflet is not yet attached: `render_map` links the vendored copy for the web
+    pages, `overview_map` inlines it for a notebook.
+    """
     m = _Map(location=None, tiles=None, zoom_control=False, control_scale=False,
              prefer_canvas=False)
-    m.default_js = [("leaflet", "vendor/leaflet/leaflet.js")]
-    m.default_css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
+    m.default_js, m.default_css = [], []
     basemap = _basemap(config)
     if basemap is not None:
         url, attribution, name = basemap
@@ -566,11 +571,65 @@ def render_map(config: Config, map_layers: list[MapLayer]) -> dict[str, Markup]:
     bounds = _bounds(map_layers)
     if bounds:
         m.fit_bounds(bounds, padding=(10, 10))
+    return m
+
+
+def render_map(config: Config, map_layers: list[MapLayer]) -> dict[str, Markup]:
+    """The folium map as page parts: head links, the map element and its script."""
+    m = folium_map(config, map_layers)
+    m.default_js = [("leaflet", "vendor/leaflet/leaflet.js")]
+    m.default_css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
     figure = m.get_root()
     figure.header._children.pop("meta_http", None)  # the page template declares the charset
     figure.render()
     return {"head": Markup(figure.header.render()), "map": Markup(figure.html.render()),
             "script": Markup(figure.script.render())}
+
+
+class _InlineAssets(MacroElement):
+    """Leaflet (JS, CSS with its images as data URIs) and the pages' CSS inside <head>.
+
+    For a notebook: Jupyter shows a folium map in an iframe `srcdoc`, where the
+    relative links of the web pages do not resolve, and no CDN is wanted.
+    """
+
+    _template = Template("""
+{% macro header(this, kwargs) %}
+<style>{{ this.css }}</style>
+<script>{{ this.js }}</script>
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "OpjordInlineAssets"
+        package = resources.files("pipeline")
+        leaflet = package / "vendor" / "leaflet"
+        css = (leaflet / "leaflet.css").read_text(encoding="utf-8")
+        for image in ("layers.png", "layers-2x.png", "marker-icon.png"):
+            data = base64.b64encode((leaflet / "images" / image).read_bytes()).decode("ascii")
+            css = css.replace(f"url(images/{image})", f"url(data:image/png;base64,{data})")
+        css += (package / "static" / "opjord.css").read_text(encoding="utf-8")
+        css += ("html, body { width: 100%; height: 100%; }\n"
+                ".opjord-karta { position: absolute; inset: 0; width: 100%; height: 100%; "
+                "min-height: 0; }\n")
+        js = (leaflet / "leaflet.js").read_text(encoding="utf-8")
+        # Inside <script>, only "</script" (any case) could end the element early.
+        self.css = Markup(re.sub(r"(?i)</style", r"<\\/style", css))
+        self.js = Markup(re.sub(r"(?i)</script", r"<\\/script", js))
+
+
+def overview_map(config: Config) -> folium.Map:
+    """The overview map of the web pages from data/processed, self-contained for a notebook.
+
+    The same layers, styles and figures as `maps/oversikt.html` (`build_layers`,
+    `folium_map`), with Leaflet and the pages' CSS inlined: in Jupyter the map
+    shows inline with no request other than the configured basemap tiles.
+    Raises InputError when the analysis outputs are missing.
+    """
+    m = folium_map(config, build_layers(config, read_processed(config.output.processed)))
+    m.add_child(_InlineAssets(), name="opjord_inline_assets", index=0)
+    return m
 
 
 def _bounds(map_layers: list[MapLayer]) -> list[list[float]] | None:
