@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from pipeline import ANALYSIS_CRS, zonal
-from pipeline.clean import CleanReport, clean_polygons
+from pipeline.clean import CleanReport, clean_polygons, polygonal
 from pipeline.config import AgriculturalSource, Config, PlanConfig, VectorSource
 from pipeline.errors import InputError, Problems
 from pipeline.indicators import (
@@ -89,7 +89,10 @@ def agricultural_sources(config: Config) -> dict[str, AgriculturalSource]:
 
 
 def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
-    """Check every vector source (layer, CRS, columns, class values); raise once for all."""
+    """Check every vector source's metadata (layer, CRS, extent, columns); raise once for all.
+
+    Class values are checked on the features read (`check_class_values`), not here.
+    """
     problems = Problems()
     infos: dict[str, SourceInfo] = {}
     required: dict[str, list[str]] = {}
@@ -104,17 +107,11 @@ def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
         except InputError as exc:
             problems.items.extend(exc.problems)
             continue
-        if isinstance(source, AgriculturalSource):
-            if infos[source.role].features == 0:
-                problems.add(f"{source.path}: layer {infos[source.role].layer!r} has no "
-                             "features, so there is no agricultural land to measure. Fix: point "
-                             f"{source.table} `path` at the field blocks (e.g. after `opjord "
-                             "fetch jordbruksblock`).")
-                continue
-            try:
-                check_class_values(infos[source.role])
-            except InputError as exc:
-                problems.items.extend(exc.problems)
+        if isinstance(source, AgriculturalSource) and infos[source.role].features == 0:
+            problems.add(f"{source.path}: layer {infos[source.role].layer!r} has no "
+                         "features, so there is no agricultural land to measure. Fix: point "
+                         f"{source.table} `path` at the field blocks (e.g. after `opjord "
+                         "fetch jordbruksblock`).")
     problems.raise_if_any()
     return infos
 
@@ -149,17 +146,23 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo) -> tuple[gpd.GeoDataFram
 
 
 def _measure_plan(areas: gpd.GeoDataFrame, coverage: Coverage, boundary: BaseGeometry | None,
-                  classes: tuple[str, ...]) -> tuple[pd.DataFrame, BaseGeometry, dict, object]:
-    """Per-area ha by class, the footprint, footprint ha by class, and footprint pieces."""
+                  classes: tuple[str, ...]
+                  ) -> tuple[pd.DataFrame, BaseGeometry, dict, Clipped, float]:
+    """Per-area ha by class, the footprint, footprint ha by class, and footprint pieces.
+
+    Also the m² of the areas' union that lie outside the boundary (0 without one).
+    """
     geoms = areas.geometry.array.to_numpy()
     per_area_clip = clip(coverage, geoms)
     piece_class = coverage.frame[CLASS].to_numpy()
     per_area = hectares_by_class(per_area_clip.region, piece_class[per_area_clip.piece],
                                  per_area_clip.area_m2, len(areas), classes)
-    footprint = union(geoms, within=boundary)
+    merged = union(geoms)
+    footprint = merged if boundary is None else polygonal(
+        np.array([shapely.intersection(merged, boundary)], dtype=object))[0]
     fp_clip = clip(coverage, parts(footprint))
     by_class = {c: float(fp_clip.area_m2[piece_class[fp_clip.piece] == c].sum()) for c in classes}
-    return per_area, footprint, by_class, fp_clip
+    return per_area, footprint, by_class, fp_clip, float(merged.area - footprint.area)
 
 
 def pieces_frame(coverage: Coverage, clipped: Clipped, **columns) -> gpd.GeoDataFrame:
@@ -270,25 +273,28 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
                    "areas, so its share is null (not 0).")
             warnings.append(msg)
             log.warning(msg)
-        elif boundary is not None:
-            outside = float(shapely.area(shapely.difference(
-                union(areas_by_plan[plan.key].geometry.array.to_numpy()), boundary)))
-            if outside > 0:
-                msg = (f"Plan {plan.key} ({plan.label}): {outside / M2_PER_HA:,.2f} ha of its "
-                       "areas lie outside the municipal boundary; plan totals leave them out, "
-                       "per-area figures include them.")
-                warnings.append(msg)
-                log.warning(msg)
 
-    # Farmland is read only within the municipality (spatial index), or whole without one.
+    # With a boundary, farmland is read through the spatial index: only features that touch
+    # the municipality (for its total) or an area's envelope (per-area figures are not
+    # clipped). Without one, |F| needs the whole layer.
+    mask = None
+    if boundary is not None:
+        envelopes = [shapely.envelope(a.geometry.array.to_numpy()) for a in areas_by_plan.values()]
+        mask = shapely.union_all(np.concatenate([[boundary], *envelopes]))
     farmland: dict[str, gpd.GeoDataFrame] = {}
+    problems = Problems()
     for role, source in agricultural_sources(config).items():
-        farmland[role], cleaning[role] = _read_clean(infos[role], mask=boundary)
+        farmland[role], cleaning[role] = _read_clean(infos[role], mask=mask)
         if farmland[role].empty:
             raise InputError(f"{source.path}: no agricultural features "
                              + ("inside the municipal boundary" if boundary is not None else "")
                              + ". Fix: check that the layer covers the municipality and that "
                              "its CRS is right.")
+        try:
+            check_class_values(infos[role], farmland[role][source.class_column])
+        except InputError as exc:
+            problems.items.extend(exc.problems)
+    problems.raise_if_any()
     return Inputs(infos=infos, boundary=boundary, areas_by_plan=areas_by_plan, farmland=farmland,
                   cleaning=cleaning, warnings=warnings)
 
@@ -346,8 +352,14 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         role = config.agricultural_for(plan).role
         coverage = coverages[role]
         areas = areas_by_plan[plan.key]
-        per_area, footprints[plan.key], by_class, fp_clip = _measure_plan(
+        per_area, footprints[plan.key], by_class, fp_clip, outside_m2 = _measure_plan(
             areas, coverage, boundary, classes)
+        if outside_m2 > 0:
+            msg = (f"Plan {plan.key} ({plan.label}): {outside_m2 / M2_PER_HA:,.2f} ha of its "
+                   "areas lie outside the municipal boundary; plan totals leave them out, "
+                   "per-area figures include them.")
+            warnings.append(msg)
+            log.warning(msg)
         frame = areas.copy()
         frame["area_ha"] = shapely.area(areas.geometry.array.to_numpy()) / M2_PER_HA
         frame["agricultural_ha"] = per_area.sum(axis=1).to_numpy()
@@ -381,7 +393,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         }
         m2 = {}
         for kind, (cov, region) in regions.items():
-            clipped = clip(cov, parts(union(np.array([region], dtype=object))))
+            clipped = clip(cov, parts(polygonal(np.array([region], dtype=object))[0]))
             m2[kind] = float(clipped.area_m2.sum())
             change_frames.append(pieces_frame(cov, clipped, plan=plan.key, baseline=base.key,
                                                change=kind))
@@ -429,6 +441,8 @@ def describe_sources(config: Config) -> list[str]:
         info = infos[source.role]
         gdf = read_source(info)
         _, report = clean_polygons(gdf, source, layer=info.layer)
+        if isinstance(source, AgriculturalSource):
+            check_class_values(info, gdf[source.class_column])
         lines.append(f"{source.role}: {source.path} (layer {info.layer}, {info.driver}, "
                      f"{info.source_crs or info.crs}"
                      + (" from config" if source.crs else "")

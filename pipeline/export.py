@@ -210,11 +210,13 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
                "landcover_nodata_ha": "Utan marktäckedata (ha)"}
     note = ("DEMODATA – syntetiska data, inte Norrköpings kommuns siffror."
             if analysis.demo else "Källa: opjord, se summary.json för indata och versioner.")
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+        formats = {"pct": writer.book.add_format({"num_format": "0.0%"}),
+                   "ha": writer.book.add_format({"num_format": "#,##0.00"})}
         summary.to_excel(writer, sheet_name="Sammanfattning", index=False, startrow=2)
         sheet = writer.sheets["Sammanfattning"]
-        sheet["A1"] = note
-        _format_sheet(sheet, summary.columns, header_row=3)
+        sheet.write(0, 0, note)
+        _format_sheet(sheet, summary.columns, formats, header_row=2)
         used = {"Sammanfattning"}
         all_areas = areas_table(analysis)
         for key in analysis.plans:
@@ -223,22 +225,19 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
             table = table.rename(columns=headers)
             name = _sheet_name(analysis.plans[key]["label"], used)
             table.to_excel(writer, sheet_name=name, index=False)
-            _format_sheet(writer.sheets[name], table.columns, header_row=1)
+            _format_sheet(writer.sheets[name], table.columns, formats, header_row=0)
 
 
-def _format_sheet(sheet, columns, *, header_row: int) -> None:
-    """Number formats: ha with 2 decimals, shares as percent with 1 decimal; widths."""
-    from openpyxl.utils import get_column_letter
+def _format_sheet(sheet, columns, formats: dict, *, header_row: int) -> None:
+    """Column widths and formats (ha with 2 decimals, shares as percent); frozen header.
 
-    for i, col in enumerate(columns, start=1):
-        letter = get_column_letter(i)
-        sheet.column_dimensions[letter].width = max(12, min(40, len(str(col)) + 2))
-        fmt = "0.0%" if str(col).startswith("Andel") else (
-            "# ##0.00" if "(ha)" in str(col) or "procentenheter" in str(col) else None)
-        if fmt:
-            for cell in sheet[letter][header_row:]:
-                cell.number_format = fmt
-    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+    Formats are Excel's locale-neutral codes: Swedish Excel shows 1 234,56 and 18,4 %.
+    """
+    for i, col in enumerate(map(str, columns)):
+        fmt = (formats["pct"] if col.startswith("Andel") else
+               formats["ha"] if "(ha)" in col or "procentenheter" in col else None)
+        sheet.set_column(i, i, max(12, min(40, len(col) + 2)), fmt)
+    sheet.freeze_panes(header_row + 1, 0)
 
 
 def write_outputs(analysis: Analysis, folder: Path) -> list[Path]:

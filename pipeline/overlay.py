@@ -62,11 +62,15 @@ def build_coverage(farmland: gpd.GeoDataFrame, class_column: str,
     frame = frame.iloc[order].reset_index(drop=True)
     geoms = frame.geometry.array.to_numpy().copy()
 
-    tree = shapely.STRtree(geoms)
-    i, j = tree.query(geoms, predicate="intersects")
-    earlier = j < i  # j has priority over i (sorted order)
+    # Candidate pairs by envelope only; keep each pair once (j has priority over i), then
+    # test the cheap `intersects` before the full relate that rules out mere touching.
+    i, j = shapely.STRtree(geoms).query(geoms)
+    earlier = j < i
     i, j = i[earlier], j[earlier]
     if len(i):
+        shapely.prepare(geoms)
+        hit = shapely.intersects(geoms[i], geoms[j])
+        i, j = i[hit], j[hit]
         overlapping = shapely.relate_pattern(geoms[i], geoms[j], "2********")
         i, j = i[overlapping], j[overlapping]
     if len(i):

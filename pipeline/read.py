@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS, Transformer
@@ -37,6 +39,33 @@ except ImportError:  # pragma: no cover - pyarrow is a declared dependency
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
+class BackgroundDigest:
+    """sha256 of a file, computed in a background thread while the analysis runs.
+
+    hashlib releases the GIL on large updates, so hashing a national-size layer
+    overlaps with reading and overlaying instead of adding to them.
+    """
+
+    def __init__(self, path: Path):
+        self._value: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            self._value = file_sha256(path)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in result()
+            self._error = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """What a vector source holds, read from its metadata (no geometries)."""
@@ -49,7 +78,12 @@ class SourceInfo:
     crs: str  # the CRS used: the config's `crs` if given, else the file's
     geometry_type: str
     fields: tuple[str, ...]
-    sha256: str
+    digest: BackgroundDigest
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the source file(s); waits for the background hash."""
+        return self.digest.result()
 
 
 def file_sha256(path: Path) -> str:
@@ -134,45 +168,51 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
     return SourceInfo(source=source, layer=layer, driver=str(info["driver"]),
                       features=int(info["features"]), source_crs=source_crs, crs=crs,
                       geometry_type=str(info["geometry_type"]), fields=fields,
-                      sha256=file_sha256(source.path))
+                      digest=BackgroundDigest(source.path))
 
 
-def check_class_values(info: SourceInfo) -> list[str]:
-    """Read only the class column; raise InputError if a configured class never occurs.
+def check_class_values(info: SourceInfo, values: pd.Series | None = None) -> None:
+    """Raise InputError if a configured class never occurs in the layer.
 
-    Returns the distinct class values found in the layer.
+    `values` are the class values of the features already read (e.g. within the
+    municipality): when every class is among them the layer is not read again;
+    otherwise only the class column of the whole layer is read to decide.
     """
     source = info.source
     assert isinstance(source, AgriculturalSource)
+    if values is not None and set(source.classes) <= {str(v) for v in values.dropna().unique()}:
+        return
     df = pyogrio.read_dataframe(source.path, layer=info.layer, columns=[source.class_column],
                                 read_geometry=False, use_arrow=USE_ARROW)
     found = sorted({str(v) for v in df[source.class_column].dropna().unique()})
     absent = [c for c in source.classes if c not in found]
-    if absent:
-        shown = ", ".join(repr(v) for v in found[:20]) or "none"
-        raise InputError(
-            f"{source.path}: layer {info.layer!r} column {source.class_column!r} never has the "
-            f"value(s) {', '.join(repr(c) for c in absent)} listed in {source.table} `classes` "
-            f"(values found: {shown}). Fix: spell the classes exactly as in the data (case and "
-            "å/ä/ö matter) or point `class_column` at the right column.")
-    return found
+    if not absent:
+        if values is not None:
+            here = {str(v) for v in values.dropna().unique()}
+            log.warning("%s: class(es) %s occur in the layer but not within the municipality.",
+                        source.path.name, ", ".join(c for c in source.classes if c not in here))
+        return
+    shown = ", ".join(repr(v) for v in found[:20]) or "none"
+    raise InputError(
+        f"{source.path}: layer {info.layer!r} column {source.class_column!r} never has the "
+        f"value(s) {', '.join(repr(c) for c in absent)} listed in {source.table} `classes` "
+        f"(values found: {shown}). Fix: spell the classes exactly as in the data (case and "
+        "å/ä/ö matter) or point `class_column` at the right column.")
 
 
 def _mask_in_source_crs(mask: BaseGeometry, crs: str) -> BaseGeometry:
-    """The mask's envelope parts, transformed from EPSG:3006 to the source CRS.
+    """The mask (EPSG:3006) in the source's CRS, for the reader's spatial filter.
 
-    Boxes keep the spatial filter cheap; the exact clipping happens later in 3006.
+    Edges are densified first so that they follow the curvature of the transform; the
+    exact clipping happens later in EPSG:3006, so the filter only needs to contain it.
     """
-    parts = shapely.get_parts(mask)
-    boxes = shapely.box(*shapely.bounds(parts).T)
     target = CRS.from_user_input(crs)
     if target == CRS.from_user_input(ANALYSIS_CRS):
-        return shapely.union_all(boxes)
+        return mask
     transformer = Transformer.from_crs(ANALYSIS_CRS, target, always_xy=True)
-    dense = shapely.segmentize(boxes, 500.0)  # follow the curvature of the transformed edges
-    moved = shapely.transform(dense, lambda xy: np.column_stack(
+    grown = shapely.buffer(mask, 1.0, quad_segs=2)  # 1 m of slack for the transform
+    return shapely.transform(shapely.segmentize(grown, 500.0), lambda xy: np.column_stack(
         transformer.transform(xy[:, 0], xy[:, 1])))
-    return shapely.union_all(shapely.envelope(moved))
 
 
 def read_source(info: SourceInfo, *, columns: list[str] | None = None,
@@ -186,7 +226,7 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
     log.log(logging.INFO if info.features > 100_000 else logging.DEBUG,
             "Reading %s (layer %s, %s features)%s …", info.source.path.name, info.layer,
             f"{info.features:,}",
-             " within the municipality's extent" if mask is not None else "")
+            " where it meets the municipality or an area" if mask is not None else "")
     kwargs = {}
     if mask is not None and not mask.is_empty:
         kwargs["mask"] = _mask_in_source_crs(mask, info.crs)

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 import shapely
-from conftest import box, edit_config, write_layer
+from conftest import box, edit_config, farmland_records, write_layer
 
 from pipeline.analyse import analyse
 from pipeline.cli import main
@@ -204,14 +204,23 @@ def test_pieces_layers_carry_source_attributes(project):
 
 
 def test_areas_outside_boundary_do_not_count_in_plan_totals(project):
-    # A plan area entirely outside M adds nothing to the footprint but keeps its own row.
+    # A plan area wholly outside M (and outside M's envelope) adds nothing to the plan totals
+    # but keeps its own row, with the farmland under it: per-area figures are not clipped.
     rows = __import__("conftest").plan_2017()
     rows.append({"omr_id": "A9", "namn": "Utanför", "typ": "bostäder",
                  "geometry": box(2000, 0, 2100, 100)})
     write_layer(project.parent / "raw/op2017.gpkg", rows)
+    blocks = farmland_records()
+    blocks.append({"blockid": "00000000008", "agoslag": "Bete",
+                   "geometry": box(2050, 0, 2300, 100)})
+    write_layer(project.parent / "raw/blocks.gpkg", blocks, layer="jordbruksblock")
     s = run_summary(project)
     assert s["plans"]["op2017"]["development_area_ha"] == pytest.approx(18.0, abs=TOL)
+    assert s["plans"]["op2017"]["agricultural_ha"] == pytest.approx(10.0, abs=TOL)
     assert s["plans"]["op2017"]["n_areas"] == 3
+    assert s["municipal_agricultural_ha"]["agricultural_land"] == pytest.approx(23.0, abs=TOL)
+    t = areas_csv(project).set_index(["plan", "area_id"])
+    assert t.loc[("op2017", "A9"), "agricultural_ha_bete"] == pytest.approx(0.5, abs=TOL)
 
 
 def test_analyse_is_pure_about_inputs(project):
