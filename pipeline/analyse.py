@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from pipeline import ANALYSIS_CRS, zonal
+from pipeline import ANALYSIS_CRS
 from pipeline.clean import CleanReport, clean_polygons, polygonal
 from pipeline.config import AgriculturalSource, Config, PlanConfig, VectorSource
 from pipeline.errors import InputError, Problems
@@ -306,7 +306,11 @@ def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
     each source); by default everything is read here.
     """
     start = time.perf_counter()
-    raster = zonal.inspect_raster(config.landcover) if config.landcover is not None else None
+    raster = None
+    if config.landcover is not None:
+        from pipeline import zonal  # rasterio and exactextract load only when needed
+
+        raster = zonal.inspect_raster(config.landcover)
     inputs = inputs if inputs is not None else read_inputs(config)
     analysis = analyse_frames(config, inputs.areas_by_plan, inputs.farmland, inputs.boundary,
                               warnings=inputs.warnings)

@@ -57,9 +57,10 @@ def summary_lines(summary: dict, outputs: list[Path]) -> list[str]:
                 None: "målet kan inte bedömas"}[c["goal_met"]]
         lines.append(f"  {label} jämfört med {base_label}: "
                      f"{fmt.percentage_points(c['share_change_pp'])} – {goal}.")
-    from pipeline.zonal import agreement_lines
+    if any("landcover" in p for p in summary["plans"].values()):
+        from pipeline.zonal import agreement_lines  # loads rasterio: only when there is a raster
 
-    lines.extend(agreement_lines(summary))  # [] without [landcover]
+        lines.extend(agreement_lines(summary))
     if outputs:
         folders = list(dict.fromkeys(_output_folder(p, outputs) for p in outputs))
         lines.append("Resultat i: " + ", ".join(str(f) for f in folders))
