@@ -42,13 +42,13 @@ class CleanReport:
         return asdict(self)
 
     def describe(self) -> str:
-        """One line for the CLI, e.g. '5 123 features; 2 repaired, 1 empty dropped'."""
+        """One line for the CLI, e.g. '5,123 kept; 2 repaired (make_valid), 1 empty dropped'."""
         notes = [f"{v} {label}" for v, label in (
             (self.repaired, "repaired (make_valid)"),
             (self.null_dropped, "without geometry dropped"),
             (self.empty_dropped, "empty dropped"), (self.z_dropped, "Z dropped"),
             (self.non_polygonal_parts_dropped, "with point/line parts trimmed")) if v]
-        return f"{self.features_kept:,} features" + (f"; {', '.join(notes)}" if notes else "")
+        return f"{self.features_kept:,} kept" + (f"; {', '.join(notes)}" if notes else "")
 
 
 def polygonal(geoms: np.ndarray) -> np.ndarray:
