@@ -102,18 +102,23 @@ type_column = "typ"
 """
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project folder with the hand-made layers and opjord.toml; returns the config path."""
-    raw = tmp_path / "raw"
+def make_project(folder: Path) -> Path:
+    """Write the hand-made layers and opjord.toml into `folder`; return the config path."""
+    raw = folder / "raw"
     raw.mkdir()
     write_layer(raw / "boundary.gpkg", [{"kommun": "Test", "geometry": box(0, 0, 1000, 1000)}])
     write_layer(raw / "blocks.gpkg", farmland_records(), layer="jordbruksblock")
     write_layer(raw / "op2017.gpkg", plan_2017())
     write_layer(raw / "op2025.gpkg", plan_2025())
-    cfg = tmp_path / "opjord.toml"
+    cfg = folder / "opjord.toml"
     cfg.write_text(CONFIG, encoding="utf-8")
     return cfg
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder with the hand-made layers and opjord.toml; returns the config path."""
+    return make_project(tmp_path)
 
 
 def edit_config(cfg: Path, old: str, new: str) -> None:

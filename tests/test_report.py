@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import pytest
-from conftest import CONFIG, farmland_records, plan_2017, plan_2025, write_layer
+from conftest import CONFIG, make_project
 
 from pipeline import fmt
 from pipeline.analyse import analyse
@@ -35,17 +35,7 @@ NBSP = "\u00a0"
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory) -> Config:
-    root = tmp_path_factory.mktemp("report")
-    raw = root / "raw"
-    raw.mkdir()
-    from conftest import box
-
-    write_layer(raw / "boundary.gpkg", [{"kommun": "Test", "geometry": box(0, 0, 1000, 1000)}])
-    write_layer(raw / "blocks.gpkg", farmland_records(), layer="jordbruksblock")
-    write_layer(raw / "op2017.gpkg", plan_2017())
-    write_layer(raw / "op2025.gpkg", plan_2025())
-    (root / "opjord.toml").write_text(CONFIG, encoding="utf-8")
-    config = load_config(root / "opjord.toml")
+    config = load_config(make_project(tmp_path_factory.mktemp("report")))
     write_outputs(analyse(config), config.output.processed)
     return config
 
