@@ -30,6 +30,8 @@ def later_figures(s: dict) -> tuple[float, float, float]:
     ("op2025.shp", "ESRI Shapefile", {"encoding": "cp1252"}),
     ("op2025.geojson", "GeoJSON", {}),
     ("op2025.fgb", "FlatGeobuf", {}),
+    ("op2025.gml", "GML", {}),
+    ("op2025.gdb", "OpenFileGDB", {}),
 ])
 def test_formats_give_the_same_figures(project, name, driver, kwargs):
     expected = later_figures(summary(project))
