@@ -133,7 +133,8 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo) -> tuple[gpd.GeoDataFram
         "area_id": (gdf[plan.id_column].astype("string").fillna("") if plan.id_column
                     else pd.Series([str(i) for i in range(1, len(gdf) + 1)], dtype="string")),
         "name": gdf[plan.name_column].astype("string").fillna("") if plan.name_column else "",
-        "type": gdf[plan.type_column].astype("string").fillna("") if plan.type_column else "",
+        "type": (gdf[plan.type_column].astype("string").fillna("").replace(plan.type_map)
+                 if plan.type_column else ""),
     }, geometry=gdf.geometry.array, crs=ANALYSIS_CRS)
     if plan.id_column:
         dupes = out["area_id"][out["area_id"].duplicated()].unique()

@@ -53,6 +53,9 @@ class PlanConfig:
     id_column: str | None = None
     name_column: str | None = None
     type_column: str | None = None
+    # Maps this plan's type values to one shared vocabulary (e.g. ÖP 2017's "Bostad" →
+    # "bostäder"), so plans with different schemas compare; unmapped values stay as they are.
+    type_map: dict[str, str] = field(default_factory=dict)
     baseline: bool = False
     agricultural_land: AgriculturalSource | None = None  # None: the shared layer
 
@@ -139,7 +142,7 @@ _KEYS: dict[str, set[str]] = {
     "agricultural_land": {"path", "layer", "crs", "class_column", "classes"},
     "landcover": {"path", "agricultural_codes", "nodata", "crs", "exclude_nodata"},
     "plans": {"key", "label", "path", "layer", "crs", "id_column", "name_column",
-              "type_column", "baseline", "agricultural_land"},
+              "type_column", "type_map", "baseline", "agricultural_land"},
     "output": {"processed", "maps", "reports"},
     "webmap": {"basemap", "tile_url", "attribution", "simplify_tolerance_m",
                "context_buffer_m"},
@@ -315,11 +318,19 @@ def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
             own_agri = _agricultural(
                 table(f"{r.table} agricultural_land", r.data["agricultural_land"],
                       "agricultural_land"), f"agricultural_land:{key}")
+        type_map = r.get("type_map", dict, {})
+        if not all(isinstance(v, str) for v in type_map.values()):
+            r.fail("type_map", "must map type values to text",
+                   'write e.g. type_map = { "Bostad" = "bostäder", "Industri" = "verksamheter" }')
+            type_map = {}
+        if type_map and not r.data.get("type_column"):
+            r.fail("type_map", "needs `type_column`", "name the column that holds the types")
         if key and source:
             plans.append(PlanConfig(
                 key=key, label=r.get("label", str, key), source=source,
                 id_column=r.get("id_column", str), name_column=r.get("name_column", str),
-                type_column=r.get("type_column", str), baseline=r.get("baseline", bool, False),
+                type_column=r.get("type_column", str), type_map=dict(type_map),
+                baseline=r.get("baseline", bool, False),
                 agricultural_land=own_agri))
     keys = [p.key for p in plans]
     for dup in sorted({k for k in keys if keys.count(k) > 1}):

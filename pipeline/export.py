@@ -40,9 +40,10 @@ GPKG_LAYERS = {
     "areas": "Utvecklingsområden per plan med areal, jordbruksmark, andel och status",
     "footprints": "Planens samlade utvecklingsområden (överlapp räknas en gång)",
     "agricultural_in_areas": "Jordbruksmark inom planens utvecklingsområden, med källattribut",
-    "newly_designated": "Jordbruksmark som planen nyutpekar jämfört med ÖP 2017",
-    "released": "Jordbruksmark i ÖP 2017:s utvecklingsområden som planen inte längre pekar ut",
-    "kept": "Jordbruksmark utpekad i både planen och ÖP 2017",
+    "newly_designated": "Jordbruksmark som planen nyutpekar jämfört med jämförelseplanen",
+    "released": "Jordbruksmark i jämförelseplanens utvecklingsområden som planen inte längre "
+                "pekar ut",
+    "kept": "Jordbruksmark utpekad i både planen och jämförelseplanen",
     "boundary": "Kommungräns",
 }
 STATUS_SV = {"new": "ny", "kept": "kvar", "changed": "ändrad", "removed": "borttagen", "": ""}
@@ -204,7 +205,8 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
     headers = {"area_id": "Område-id", "name": "Namn", "type": "Typ", "area_ha": "Areal (ha)",
                "agricultural_ha": "Jordbruksmark (ha)",
                **{col: f"{c} (ha)" for c, col in cls_cols.items()},
-               "share": "Andel jordbruksmark", "status": "Status mot ÖP 2017",
+               "share": "Andel jordbruksmark",
+               "status": f"Status mot {analysis.plans[analysis.config.baseline.key]['label']}",
                "landcover_agricultural_ha": "Åkermark enligt marktäckedata (ha)",
                "landcover_share": "Andel åkermark enligt marktäckedata",
                "landcover_nodata_ha": "Utan marktäckedata (ha)"}

@@ -243,3 +243,21 @@ def test_coverage_resolves_only_overlapping_features():
                      shapely.area(cov.geoms), strict=True))
     assert sorted(areas.values()) == pytest.approx([10_000, 20_000, 40_000])
     assert shapely.area(shapely.union_all(cov.geoms)) == pytest.approx(70_000)
+
+
+def test_type_map_gives_plans_one_vocabulary(project):
+    edit_config(project, 'type_column = "typ"\nbaseline = true',
+                'type_column = "typ"\ntype_map = { "verksamheter" = "verksamhet och industri" }'
+                "\nbaseline = true")
+    run_summary(project)
+    t = areas_csv(project).set_index(["plan", "area_id"])
+    assert t.loc[("op2017", "A2"), "type"] == "verksamhet och industri"
+    assert t.loc[("op2017", "A1"), "type"] == "bostäder"  # unmapped values stay
+    assert t.loc[("op2025", "B3"), "type"] == "verksamheter"  # only that plan's map applies
+
+
+def test_type_map_needs_text_values(project, capsys):
+    edit_config(project, 'type_column = "typ"\nbaseline = true',
+                'type_column = "typ"\ntype_map = { "bostäder" = 1 }\nbaseline = true')
+    assert main(["analyse", "--config", str(project), "-q"]) == 2
+    assert "`type_map` must map type values to text" in capsys.readouterr().err
