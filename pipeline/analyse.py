@@ -247,8 +247,9 @@ class Inputs:
 def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> Inputs:
     """Read and clean every vector input of the config (no overlay, writes nothing).
 
-    `infos` from `inspect_inputs` skips inspecting again. Farmland is read only
-    within the municipal boundary (through the spatial index) when one is given.
+    `infos` from `inspect_inputs` skips inspecting again. With a boundary, farmland is
+    read through the spatial index: only features meeting the boundary or an area's
+    envelope.
     Raises InputError for an empty boundary or an agricultural layer without
     features; a plan without areas gives a warning.
     """
