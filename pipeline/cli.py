@@ -83,7 +83,6 @@ def cmd_analyse(config: Config, args: argparse.Namespace) -> list[Path]:
     analysis = analyse(config)
     outputs = write_outputs(analysis, config.output.processed)
     args.summary = build_summary(analysis)
-    args.analysis = analysis
     return outputs
 
 
