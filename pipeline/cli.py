@@ -81,9 +81,8 @@ def cmd_analyse(config: Config, args: argparse.Namespace) -> list[Path]:
     from pipeline.export import build_summary, write_outputs
 
     analysis = analyse(config)
-    outputs = write_outputs(analysis, config.output.processed)
     args.summary = build_summary(analysis)
-    return outputs
+    return write_outputs(analysis, config.output.processed, args.summary)
 
 
 def cmd_map(config: Config, args: argparse.Namespace) -> list[Path]:
