@@ -2,8 +2,8 @@
 
 The server (`tests/wfs_support.py`) runs Debian's `mapserv` per request behind a
 stdlib HTTP server on 127.0.0.1, serving a fixture GeoPackage with the field-block
-schema; a fault-injecting proxy sits in front. Skipped only when `mapserv` is
-missing and CI is not set; with CI=true a missing `mapserv` fails the suite.
+schema; a fault-injecting proxy sits in front. A missing `mapserv` fails the tests
+(never a skip): `bash scripts/install-test-deps` installs it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sqlite3
 from pathlib import Path
 
@@ -42,11 +41,8 @@ ALL = "560000,6490000,580000,6500000"  # covers every fixture block
 @pytest.fixture(scope="module")
 def wfs(tmp_path_factory) -> LocalWfs:
     if MAPSERV is None:
-        msg = ("mapserv not found: install the Debian packages cgi-mapserver and "
-               "mapserver-bin to run the WFS tests")
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        pytest.fail("mapserv not found: install the Debian packages cgi-mapserver and "
+                    "mapserver-bin (bash scripts/install-test-deps) to run the WFS tests")
     folder = tmp_path_factory.mktemp("wfs")
     gpkg = folder / "blocks.gpkg"
     blocks = write_blocks_gpkg(gpkg)
@@ -498,9 +494,7 @@ def test_fetched_demo_blocks_give_the_same_figures_as_the_source(tmp_path, capsy
     from pipeline.cli import main
 
     repo_config = Path(__file__).resolve().parents[1] / "opjord.toml"
-    if MAPSERV is None and os.environ.get("CI") != "true":
-        pytest.skip("mapserv not found")
-    assert MAPSERV is not None, "install mapserver-bin (CI=true: WFS tests must run)"
+    assert MAPSERV is not None, "install mapserver-bin (bash scripts/install-test-deps)"
     config_path = tmp_path / "opjord.toml"
     config_path.write_text(repo_config.read_text(encoding="utf-8"), encoding="utf-8")
     demo.generate_demo(tmp_path / "data/raw/demo")
