@@ -36,10 +36,12 @@ from pipeline.overlay import (
     CLASS,
     Clipped,
     Coverage,
+    area_within,
     build_coverage,
     clip,
+    faces,
+    merge_by_piece,
     overlap_pairs,
-    parts,
     union,
 )
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
@@ -146,24 +148,11 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo) -> tuple[gpd.GeoDataFram
     return out, report
 
 
-def _measure_plan(areas: gpd.GeoDataFrame, coverage: Coverage, boundary: BaseGeometry | None,
-                  classes: tuple[str, ...]
-                  ) -> tuple[pd.DataFrame, BaseGeometry, dict, Clipped, float]:
-    """Per-area ha by class, the footprint, footprint ha by class, and footprint pieces.
-
-    Also the m² of the areas' union that lie outside the boundary (0 without one).
-    """
-    geoms = areas.geometry.array.to_numpy()
-    per_area_clip = clip(coverage, geoms)
-    piece_class = coverage.frame[CLASS].to_numpy()
-    per_area = hectares_by_class(per_area_clip.region, piece_class[per_area_clip.piece],
-                                 per_area_clip.area_m2, len(areas), classes)
-    merged = union(geoms)
-    footprint = merged if boundary is None else polygonal(
-        np.array([shapely.intersection(merged, boundary)], dtype=object))[0]
-    fp_clip = clip(coverage, parts(footprint))
-    by_class = {c: float(fp_clip.area_m2[piece_class[fp_clip.piece] == c].sum()) for c in classes}
-    return per_area, footprint, by_class, fp_clip, float(merged.area - footprint.area)
+def _union_faces(geoms: np.ndarray) -> BaseGeometry:
+    """The union of faces (edge-matched by construction, so a fast coverage union)."""
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    return polygonal(np.array([shapely.coverage_union_all(geoms)], dtype=object))[0]
 
 
 def pieces_frame(coverage: Coverage, clipped: Clipped, **columns) -> gpd.GeoDataFrame:
@@ -341,7 +330,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         t = time.perf_counter()
         coverages[role] = build_coverage(farmland[role], source.class_column, source.classes)
         if boundary is not None:
-            municipal_m2[role] = float(clip(coverages[role], parts(boundary)).area_m2.sum())
+            municipal_m2[role] = area_within(coverages[role], boundary)
         else:
             municipal_m2[role] = float(shapely.area(coverages[role].geoms).sum())
         log.info("Resolved agricultural coverage of %s: %s pieces, %s ha in the municipality "
@@ -350,59 +339,82 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
 
     t = time.perf_counter()
     statuses, rules = _area_status(config, areas_by_plan)
+    # Every area of every plan in one array; the faces they cut (with the boundary) make
+    # each footprint, difference and intersection of footprints a set of faces.
+    offsets = np.cumsum([0] + [len(areas_by_plan[p.key]) for p in config.plans])
+    span = {p.key: np.arange(offsets[k], offsets[k + 1]) for k, p in enumerate(config.plans)}
+    all_geoms = np.concatenate([areas_by_plan[p.key].geometry.array.to_numpy()
+                                for p in config.plans] or [np.empty(0, object)])
+    cut = faces(all_geoms, boundary)
+    in_plan = {key: cut.of(idx) for key, idx in span.items()}
+    footprint_faces = {key: hit & cut.inside for key, hit in in_plan.items()}
+    face_clips = {role: clip(coverages[role], cut.geoms)
+                  for role in {config.agricultural_for(p).role for p in config.plans}}
+
     cls_cols = class_columns(classes)
     plans: dict[str, dict] = {}
     footprints: dict[str, BaseGeometry] = {}
     area_frames, piece_frames = [], []
-    for plan in config.plans:
+    for number, plan in enumerate(config.plans):
         role = config.agricultural_for(plan).role
-        coverage = coverages[role]
+        coverage, clipped = coverages[role], face_clips[role]
+        piece_class = coverage.frame[CLASS].to_numpy()[clipped.piece]
         areas = areas_by_plan[plan.key]
-        per_area, footprints[plan.key], by_class, fp_clip, outside_m2 = _measure_plan(
-            areas, coverage, boundary, classes)
+        # per area: the sum over the faces inside it (not clipped to the boundary)
+        by_face = hectares_by_class(clipped.region, piece_class, clipped.area_m2,
+                                    len(cut.geoms), classes).to_numpy()
+        mine = np.isin(cut.region, span[plan.key])
+        per_area = np.zeros((len(areas), len(classes)))
+        np.add.at(per_area, cut.region[mine] - offsets[number],
+                  by_face[cut.face[mine]])
+        fp = footprint_faces[plan.key]
+        footprints[plan.key] = _union_faces(cut.geoms[fp])
+        outside_m2 = float(cut.area_m2[in_plan[plan.key] & ~cut.inside].sum())
         if outside_m2 > 0:
             msg = (f"Plan {plan.key} ({plan.label}): {outside_m2 / M2_PER_HA:,.2f} ha of its "
                    "areas lie outside the municipal boundary; plan totals leave them out, "
                    "per-area figures include them.")
             warnings.append(msg)
             log.warning(msg)
+        in_fp = fp[clipped.region]
+        by_class = {c: float(clipped.area_m2[in_fp & (piece_class == c)].sum()) for c in classes}
         frame = areas.copy()
         frame["area_ha"] = shapely.area(areas.geometry.array.to_numpy()) / M2_PER_HA
-        frame["agricultural_ha"] = per_area.sum(axis=1).to_numpy()
-        for c, col in cls_cols.items():
-            frame[col] = per_area[c].to_numpy()
+        frame["agricultural_ha"] = per_area.sum(axis=1)
+        for k, col in enumerate(cls_cols.values()):
+            frame[col] = per_area[:, k]
         frame["share"] = [ratio(a, d) for a, d in zip(frame["agricultural_ha"],
                                                       frame["area_ha"], strict=True)]
         frame["status"] = statuses[plan.key]["status"].to_numpy()
         frame["matched_area_id"] = statuses[plan.key]["matched_area_id"].to_numpy()
         area_frames.append(frame)
-        piece_frames.append(pieces_frame(coverage, fp_clip, plan=plan.key))
+        piece_frames.append(pieces_frame(coverage, merge_by_piece(clipped, fp), plan=plan.key))
         plans[plan.key] = {"label": plan.label, "n_areas": len(areas),
-                           **plan_figures(float(shapely.area(footprints[plan.key])), by_class,
+                           **plan_figures(float(cut.area_m2[fp].sum()), by_class,
                                           municipal_m2[role]),
                            "agricultural_layer": role}
 
     base = config.baseline
     comparisons: dict[str, dict] = {}
     change_frames = []
-    d_base = footprints[base.key]
-    cov_base = coverages[config.agricultural_for(base).role]
+    fp_base = footprint_faces[base.key]
+    base_role = config.agricultural_for(base).role
     for plan in config.plans:
         if plan.key == base.key:
             continue
-        d_p = footprints[plan.key]
-        cov_p = coverages[config.agricultural_for(plan).role]
-        regions = {
-            "newly_designated": (cov_p, shapely.difference(d_p, d_base)),
-            "released": (cov_base, shapely.difference(d_base, d_p)),
-            "kept": (cov_p, shapely.intersection(d_p, d_base)),
+        fp = footprint_faces[plan.key]
+        role = config.agricultural_for(plan).role
+        kinds = {
+            "newly_designated": (role, fp & ~fp_base),
+            "released": (base_role, fp_base & ~fp),
+            "kept": (role, fp & fp_base),
         }
         m2 = {}
-        for kind, (cov, region) in regions.items():
-            clipped = clip(cov, parts(polygonal(np.array([region], dtype=object))[0]))
-            m2[kind] = float(clipped.area_m2.sum())
-            change_frames.append(pieces_frame(cov, clipped, plan=plan.key, baseline=base.key,
-                                               change=kind))
+        for kind, (kind_role, which) in kinds.items():
+            merged = merge_by_piece(face_clips[kind_role], which)
+            m2[kind] = float(merged.area_m2.sum())
+            change_frames.append(pieces_frame(coverages[kind_role], merged, plan=plan.key,
+                                              baseline=base.key, change=kind))
         status = statuses[plan.key]["status"]
         comparisons[plan.key] = {
             "baseline": base.key,

@@ -15,6 +15,7 @@ import shapely
 
 from pipeline.config import VectorSource
 from pipeline.errors import InputError
+from pipeline.parallel import elementwise
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def clean_polygons(gdf: gpd.GeoDataFrame, source: VectorSource, *, layer: str | 
         geoms[has_z] = shapely.force_2d(geoms[has_z])
 
     collections = (type_names == "GeometryCollection") & ~null
-    invalid = ~shapely.is_valid(geoms) & ~null
+    invalid = ~elementwise(shapely.is_valid, geoms) & ~null
     report.repaired = int(invalid.sum())
     if invalid.any():
         geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure",

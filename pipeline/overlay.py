@@ -1,10 +1,13 @@
-"""Vector overlay: agricultural coverage, plan footprints and exact clipped areas.
+"""Vector overlay: agricultural coverage, the faces of the plans' areas, exact clipped areas.
 
 Everything here is planar geometry in EPSG:3006 (m²). The agricultural layer
 is never unioned as a whole: an STRtree finds the few features whose interiors
-overlap, and only those are resolved (`resolve_coverage`). Clipping queries the
-tree and intersects only the pieces that cross a region's edge; pieces wholly
-inside keep their geometry (`clip`).
+overlap, and only those are resolved (`build_coverage`). The development areas of
+every plan, with the boundary, are cut into faces (`faces`): each face lies wholly
+inside or outside every area, so one clip of the coverage to the faces gives every
+per-area, footprint and comparison figure by summing. Clipping queries the tree and
+intersects only the pieces that cross a face's edge; pieces wholly inside keep their
+geometry (`clip`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from pipeline.clean import polygonal
+from pipeline.parallel import elementwise
 
 CLASS = "_class"  # column holding the agricultural class of a coverage piece
 
@@ -63,13 +67,13 @@ def build_coverage(farmland: gpd.GeoDataFrame, class_column: str,
     geoms = frame.geometry.array.to_numpy().copy()
 
     # Candidate pairs by envelope only; keep each pair once (j has priority over i), then
-    # test the cheap `intersects` before the full relate that rules out mere touching.
+    # test the cheap `intersects` (in threads; nothing prepared, so any split is safe)
+    # before the full relate that rules out mere touching.
     i, j = shapely.STRtree(geoms).query(geoms)
     earlier = j < i
     i, j = i[earlier], j[earlier]
     if len(i):
-        shapely.prepare(geoms)
-        hit = shapely.intersects(geoms[i], geoms[j])
+        hit = elementwise(shapely.intersects, geoms[i], geoms[j])
         i, j = i[hit], j[hit]
         overlapping = shapely.relate_pattern(geoms[i], geoms[j], "2********")
         i, j = i[overlapping], j[overlapping]
@@ -107,7 +111,8 @@ def clip(coverage: Coverage, regions: np.ndarray) -> Clipped:
     geoms = pieces[p].copy()
     cross = ~inside
     if cross.any():
-        geoms[cross] = polygonal(shapely.intersection(regions[r[cross]], pieces[p[cross]]))
+        geoms[cross] = polygonal(elementwise(shapely.intersection, regions[r[cross]],
+                                             pieces[p[cross]]))
     area = shapely.area(geoms)
     keep = area > 0
     return Clipped(region=r[keep], piece=p[keep], geoms=geoms[keep], area_m2=area[keep])
@@ -139,3 +144,106 @@ def overlap_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     area = shapely.area(shapely.intersection(a[i], b[j]))
     keep = area > 0
     return i[keep], j[keep], area[keep]
+
+
+@dataclass(frozen=True)
+class Faces:
+    """The planar partition cut by the edges of a set of regions (and a boundary).
+
+    Each face lies wholly inside or wholly outside every region and the boundary, so any
+    union, difference or intersection of regions is a set of faces.
+    """
+
+    geoms: np.ndarray  # face polygons, pairwise interior-disjoint, each inside some region
+    face: np.ndarray  # membership pairs: face[k] lies inside region[k]
+    region: np.ndarray
+    inside: np.ndarray  # bool per face: inside the boundary (all True without one)
+    area_m2: np.ndarray  # per face
+
+    def of(self, regions: np.ndarray) -> np.ndarray:
+        """Bool per face: the face lies in at least one of `regions` (indices)."""
+        hit = np.zeros(len(self.geoms), dtype=bool)
+        hit[self.face[np.isin(self.region, regions)]] = True
+        return hit
+
+
+def faces(regions: np.ndarray, boundary: BaseGeometry | None = None) -> Faces:
+    """Cut the regions (polygons, may overlap) and the boundary into faces.
+
+    The edges of every region are noded together and polygonised; each face is then
+    assigned to the regions that hold a point inside it. Faces in no region (holes,
+    gaps between regions) are left out.
+    """
+    regions = np.asarray(regions, dtype=object)
+    empty = Faces(np.empty(0, object), np.empty(0, int), np.empty(0, int), np.empty(0, bool),
+                  np.empty(0))
+    present = ~shapely.is_empty(regions) if len(regions) else np.empty(0, bool)
+    if not present.any():
+        return empty
+    edges = [shapely.boundary(regions[present])]
+    if boundary is not None and not boundary.is_empty:
+        edges.append(np.array([shapely.boundary(boundary)], dtype=object))
+    noded = shapely.union_all(np.concatenate(edges))  # nodes every crossing once
+    polys = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    polys = polys[shapely.area(polys) > 0]
+    points = shapely.point_on_surface(polys)
+    f, r = shapely.STRtree(regions).query(points, predicate="intersects")
+    used = np.unique(f)
+    renumber = np.full(len(polys), -1)
+    renumber[used] = np.arange(len(used))
+    polys, points = polys[used], points[used]
+    if boundary is None:
+        inside = np.ones(len(polys), dtype=bool)
+    else:
+        xy = shapely.get_coordinates(points)
+        inside = shapely.intersects_xy(boundary, xy[:, 0], xy[:, 1])
+    return Faces(geoms=polys, face=renumber[f], region=r, inside=inside,
+                 area_m2=shapely.area(polys))
+
+
+def area_within(coverage: Coverage, region: BaseGeometry) -> float:
+    """m² of the coverage inside one large region (e.g. the municipality).
+
+    Only the pieces that meet the region's edge are intersected. Every other
+    single-part piece lies wholly inside or wholly outside, which one of its vertices
+    decides; multi-part pieces are intersected.
+    """
+    pieces = coverage.geoms
+    if len(pieces) == 0 or region is None or region.is_empty:
+        return 0.0
+    segments = []
+    for ring in shapely.get_parts(shapely.boundary(region)):
+        xy = shapely.get_coordinates(ring)  # one segment per edge: small envelopes to query
+        segments.append(shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)))
+    _, near = coverage.tree.query(np.concatenate(segments), predicate="intersects")
+    exact = np.zeros(len(pieces), dtype=bool)
+    exact[near] = True
+    exact |= shapely.get_num_geometries(pieces) > 1
+    xy, index = shapely.get_coordinates(pieces, return_index=True)
+    first = xy[np.searchsorted(index, np.arange(len(pieces)))]
+    shapely.prepare(region)
+    inside = ~exact & shapely.intersects_xy(region, first[:, 0], first[:, 1])
+    repeated = np.empty(int(exact.sum()), dtype=object)
+    repeated[:] = region
+    clipped = polygonal(elementwise(shapely.intersection, pieces[exact], repeated))
+    return float(shapely.area(pieces[inside]).sum() + shapely.area(clipped).sum())
+
+
+def merge_by_piece(clipped: Clipped, keep: np.ndarray) -> Clipped:
+    """The rows of `clipped` whose region has `keep[region]`, one row per coverage piece.
+
+    A piece cut by several kept regions (faces) is unioned back into one geometry, its
+    area the sum. The result's `region` is 0 for every row.
+    """
+    rows = np.flatnonzero(keep[clipped.region]) if len(clipped.region) else np.empty(0, int)
+    order = rows[np.argsort(clipped.piece[rows], kind="stable")]
+    piece = clipped.piece[order]
+    if len(piece) == 0:
+        return Clipped(np.empty(0, int), np.empty(0, int), np.empty(0, object), np.empty(0))
+    uniq, start, count = np.unique(piece, return_index=True, return_counts=True)
+    geoms = clipped.geoms[order[start]].copy()
+    for k in np.flatnonzero(count > 1):
+        geoms[k] = shapely.union_all(clipped.geoms[order[start[k]:start[k] + count[k]]])
+    geoms[count > 1] = polygonal(geoms[count > 1])
+    area = np.add.reduceat(clipped.area_m2[order], start)
+    return Clipped(region=np.zeros(len(uniq), dtype=int), piece=uniq, geoms=geoms, area_m2=area)

@@ -1,8 +1,9 @@
 """Read vector inputs with pyogrio (Arrow when available) and reproject to EPSG:3006.
 
 `inspect_source` checks a source without reading its geometries (layer, CRS,
-columns, feature count, sha256); `read_source` reads it, optionally only the
-features that intersect a mask, through the format's spatial index.
+columns, feature count, extent, sha256); `read_source` reads it, optionally only the
+features that meet a mask, through the format's spatial index when that skips
+most of the layer.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class SourceInfo:
     geometry_type: str
     fields: tuple[str, ...]
     digest: BackgroundDigest
+    bounds: tuple[float, float, float, float] | None = None  # extent, in the source CRS
 
     @property
     def sha256(self) -> str:
@@ -168,7 +170,9 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
     return SourceInfo(source=source, layer=layer, driver=str(info["driver"]),
                       features=int(info["features"]), source_crs=source_crs, crs=crs,
                       geometry_type=str(info["geometry_type"]), fields=fields,
-                      digest=BackgroundDigest(source.path))
+                      digest=BackgroundDigest(source.path),
+                      bounds=(tuple(float(v) for v in bounds) if bounds is not None
+                              and np.all(np.isfinite(bounds)) else None))
 
 
 def check_class_values(info: SourceInfo, values: pd.Series | None = None) -> None:
@@ -200,24 +204,31 @@ def check_class_values(info: SourceInfo, values: pd.Series | None = None) -> Non
         "å/ä/ö matter) or point `class_column` at the right column.")
 
 
-def _mask_in_source_crs(mask: BaseGeometry, crs: str) -> BaseGeometry:
-    """The mask (EPSG:3006) in the source's CRS, for the reader's spatial filter.
+def _reader_bbox(mask: BaseGeometry, info: SourceInfo) -> tuple[float, ...] | None:
+    """The mask's bounding box in the source's CRS, for the reader's spatial index.
 
-    Edges are densified first so that they follow the curvature of the transform; the
-    exact clipping happens later in EPSG:3006, so the filter only needs to contain it.
+    None when the box covers half the layer's extent or more: reading everything in
+    one pass is then faster than going through the index.
     """
-    target = CRS.from_user_input(crs)
-    if target == CRS.from_user_input(ANALYSIS_CRS):
-        return mask
-    transformer = Transformer.from_crs(ANALYSIS_CRS, target, always_xy=True)
-    grown = shapely.buffer(mask, 1.0, quad_segs=2)  # 1 m of slack for the transform
-    return shapely.transform(shapely.segmentize(grown, 500.0), lambda xy: np.column_stack(
-        transformer.transform(xy[:, 0], xy[:, 1])))
+    crs = CRS.from_user_input(info.crs)
+    box = mask.bounds
+    if crs != CRS.from_user_input(ANALYSIS_CRS):
+        box = Transformer.from_crs(ANALYSIS_CRS, crs, always_xy=True).transform_bounds(
+            *box, densify_pts=21)
+        grow = 1.0 if crs.is_projected else 1e-5  # slack for the transform: 1 m
+        box = (box[0] - grow, box[1] - grow, box[2] + grow, box[3] + grow)
+    if info.bounds is not None:
+        x0, y0, x1, y1 = info.bounds
+        overlap = (max(0.0, min(x1, box[2]) - max(x0, box[0]))
+                   * max(0.0, min(y1, box[3]) - max(y0, box[1])))
+        if overlap >= 0.5 * (x1 - x0) * (y1 - y0):
+            return None
+    return tuple(box)
 
 
 def read_source(info: SourceInfo, *, columns: list[str] | None = None,
                 mask: BaseGeometry | None = None) -> gpd.GeoDataFrame:
-    """Read a source's features (only those intersecting `mask`, given in EPSG:3006).
+    """Read a source's features (only those meeting `mask`, given in EPSG:3006).
 
     Returns a GeoDataFrame in EPSG:3006 with the requested columns (all when None).
     """
@@ -227,17 +238,23 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
             "Reading %s (layer %s, %s features)%s …", info.source.path.name, info.layer,
             f"{info.features:,}",
             " where it meets the municipality or an area" if mask is not None else "")
-    kwargs = {}
-    if mask is not None and not mask.is_empty:
-        kwargs["mask"] = _mask_in_source_crs(mask, info.crs)
+    masked = mask is not None and not mask.is_empty
     gdf = pyogrio.read_dataframe(info.source.path, layer=info.layer, columns=columns,
-                                 use_arrow=USE_ARROW, **kwargs)
+                                 use_arrow=USE_ARROW,
+                                 bbox=_reader_bbox(mask, info) if masked else None)
     if gdf.crs is None or info.source.crs is not None:
         gdf = gdf.set_crs(info.crs, allow_override=True)
     if CRS.from_user_input(gdf.crs) != CRS.from_user_input(ANALYSIS_CRS):
         gdf = gdf.to_crs(ANALYSIS_CRS)
     else:
         gdf = gdf.set_crs(ANALYSIS_CRS, allow_override=True)
+    if masked and len(gdf):
+        # Not yet cleaned, so only the vertices and edges are trusted: a prepared
+        # `intersects` (point-in-polygon and edge crossings) needs nothing more.
+        geoms = gdf.geometry.array.to_numpy()
+        shapely.prepare(mask)
+        meets = ~shapely.is_missing(geoms) & shapely.intersects(mask, geoms)
+        gdf = gdf.loc[meets].reset_index(drop=True) if not meets.all() else gdf
     log.info("Read %s features from %s (layer %s, %s) in %.1f s", f"{len(gdf):,}",
              info.source.path.name, info.layer, info.source_crs or info.crs,
              time.perf_counter() - start)

@@ -1,0 +1,134 @@
+"""The overlay's building blocks on hand-made rectangles (answers worked out by hand),
+their invariants (hypothesis), and the threaded chunking they rely on."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from conftest import X0, Y0, box
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline import parallel
+from pipeline.overlay import area_within, build_coverage, clip, faces, merge_by_piece
+
+
+def polygon(shell, *holes) -> shapely.Polygon:
+    """A polygon in the fixture's frame (coordinates relative to X0, Y0, like `box`)."""
+    return shapely.Polygon([(X0 + x, Y0 + y) for x, y in shell],
+                           [[(X0 + x, Y0 + y) for x, y in h] for h in holes])
+
+
+def coverage_of(*boxes: tuple[float, float, float, float]):
+    gdf = gpd.GeoDataFrame({"agoslag": ["Åker"] * len(boxes)},
+                           geometry=[box(*b) for b in boxes], crs=3006)
+    return build_coverage(gdf, "agoslag", ("Åker",))
+
+
+def test_faces_of_two_overlapping_areas():
+    # a = [0,200]×[0,100], b = [100,300]×[0,100]: faces a\b, a∩b, b\a of 10 000 m² each
+    cut = faces(np.array([box(0, 0, 200, 100), box(100, 0, 300, 100)], dtype=object))
+    assert sorted(cut.area_m2) == pytest.approx([10_000, 10_000, 10_000])
+    assert cut.inside.all()
+    a, b = cut.of(np.array([0])), cut.of(np.array([1]))
+    assert cut.area_m2[a].sum() == pytest.approx(20_000)
+    assert cut.area_m2[a & b].sum() == pytest.approx(10_000)
+    assert cut.area_m2[a | b].sum() == pytest.approx(30_000)  # the union counts overlap once
+
+
+def test_faces_leave_out_holes_and_mark_the_boundary():
+    ring = polygon([(0, 0), (300, 0), (300, 300), (0, 300)],
+                   [(100, 100), (200, 100), (200, 200), (100, 200)])
+    boundary = box(0, 0, 150, 300)  # the left half
+    cut = faces(np.array([ring], dtype=object), boundary)
+    assert cut.area_m2.sum() == pytest.approx(80_000)  # the 10 000 m² hole is no face
+    assert cut.area_m2[cut.inside].sum() == pytest.approx(40_000)
+    assert cut.area_m2[~cut.inside].sum() == pytest.approx(40_000)
+
+
+def test_faces_of_nothing():
+    cut = faces(np.array([], dtype=object))
+    assert len(cut.geoms) == 0 and len(cut.face) == 0
+
+
+def test_area_within_crossing_inside_outside_and_multipart():
+    cov = coverage_of((0, 0, 100, 100),  # inside: 10 000
+                      (450, 0, 550, 100),  # crosses x = 500: 5 000 inside
+                      (900, 900, 1000, 1000))  # outside
+    region = box(-10, -10, 500, 500)
+    assert area_within(cov, region) == pytest.approx(15_000)
+    # a multi-part piece with one part inside and one outside, not meeting the edge
+    multi = gpd.GeoDataFrame({"agoslag": ["Åker"]}, geometry=[shapely.MultiPolygon(
+        [box(0, 0, 10, 10), box(600, 600, 610, 610)])], crs=3006)
+    assert area_within(build_coverage(multi, "agoslag", ("Åker",)), region) == \
+        pytest.approx(100)
+
+
+def test_area_within_a_region_with_a_hole():
+    cov = coverage_of((0, 0, 100, 100), (200, 200, 300, 300))
+    region = polygon([(-50, -50), (400, -50), (400, 400), (-50, 400)],
+                     [(150, 150), (350, 150), (350, 350), (150, 350)])
+    assert area_within(cov, region) == pytest.approx(10_000)
+
+
+def test_merge_by_piece_joins_a_piece_cut_by_faces():
+    cov = coverage_of((50, 0, 250, 100))  # 20 000 m², crosses the faces at x = 100, 200
+    cut = faces(np.array([box(0, 0, 200, 100), box(100, 0, 300, 100)], dtype=object))
+    clipped = clip(cov, cut.geoms)
+    assert len(clipped.piece) == 3 and clipped.area_m2.sum() == pytest.approx(20_000)
+    merged = merge_by_piece(clipped, np.ones(len(cut.geoms), dtype=bool))
+    assert list(merged.piece) == [0]
+    assert merged.area_m2 == pytest.approx([20_000])
+    assert shapely.equals(merged.geoms[0], box(50, 0, 250, 100))
+    only_a = merge_by_piece(clipped, cut.of(np.array([0])) & ~cut.of(np.array([1])))
+    assert only_a.area_m2 == pytest.approx([5_000])  # a \ b holds [50,100]×[0,100]
+
+
+rects = st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500), st.integers(5, 300),
+                           st.integers(5, 300)), min_size=1, max_size=6).map(
+    lambda ts: [(x, y, x + w, y + h) for x, y, w, h in ts])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(regions=rects, blocks=rects, boundary=rects)
+def test_faces_and_area_within_agree_with_brute_force(regions, blocks, boundary):
+    region_geoms = np.array([box(*r) for r in regions], dtype=object)
+    m = box(*boundary[0])
+    cut = faces(region_geoms, m)
+    union = shapely.union_all(region_geoms)
+    assert cut.area_m2.sum() == pytest.approx(union.area, rel=1e-9)
+    assert cut.area_m2[cut.inside].sum() == pytest.approx(union.intersection(m).area,
+                                                          rel=1e-9, abs=1e-6)
+    for k, g in enumerate(region_geoms):
+        assert cut.area_m2[cut.of(np.array([k]))].sum() == pytest.approx(g.area, rel=1e-9)
+    cov = coverage_of(*blocks)
+    farmland = shapely.union_all([box(*b) for b in blocks])
+    assert area_within(cov, m) == pytest.approx(farmland.intersection(m).area, rel=1e-9,
+                                                abs=1e-6)
+
+
+def test_elementwise_in_chunks_equals_one_call(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 3)
+    monkeypatch.setenv("OPJORD_THREADS", "4")
+    a = np.array([box(i, 0, i + 2, 1) for i in range(20)], dtype=object)
+    b = np.array([box(i + 1, 0, i + 3, 1) for i in range(20)], dtype=object)
+    assert list(parallel.elementwise(shapely.intersects, a, b)) == [True] * 20
+    areas = shapely.area(parallel.elementwise(shapely.intersection, a, b))
+    assert areas == pytest.approx([1.0] * 20)
+
+
+def test_chunks_keep_equal_keys_together():
+    keys = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
+    bounds = parallel._splits(len(keys), 3, keys)
+    assert bounds[0] == 0 and bounds[-1] == len(keys)
+    for start in bounds[1:-1]:
+        assert keys[start - 1] != keys[start]  # no key straddles two chunks
+
+
+def test_workers_honours_opjord_threads(monkeypatch):
+    monkeypatch.setenv("OPJORD_THREADS", "3")
+    assert parallel.workers() == 3
+    monkeypatch.setenv("OPJORD_THREADS", "zero")
+    assert parallel.workers() >= 1
