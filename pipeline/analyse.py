@@ -43,6 +43,7 @@ from pipeline.overlay import (
     merge_by_piece,
     overlap_pairs,
     union,
+    union_of_coverage,
 )
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
 
@@ -149,10 +150,10 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo) -> tuple[gpd.GeoDataFram
 
 
 def _union_faces(geoms: np.ndarray) -> BaseGeometry:
-    """The union of faces (edge-matched by construction, so a fast coverage union)."""
+    """The union of faces (edge-matched by construction, so usually a fast coverage union)."""
     if len(geoms) == 0:
         return shapely.Polygon()
-    return polygonal(np.array([shapely.coverage_union_all(geoms)], dtype=object))[0]
+    return polygonal(np.array([union_of_coverage(geoms)], dtype=object))[0]
 
 
 def pieces_frame(coverage: Coverage, clipped: Clipped, **columns) -> gpd.GeoDataFrame:
@@ -168,6 +169,19 @@ def pieces_frame(coverage: Coverage, clipped: Clipped, **columns) -> gpd.GeoData
     frame["area_ha"] = clipped.area_m2 / M2_PER_HA
     frame = pd.concat([frame, attrs.reset_index(drop=True)], axis=1)
     return gpd.GeoDataFrame(frame, geometry=list(clipped.geoms), crs=ANALYSIS_CRS)
+
+
+def _same_areas(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: the two areas are the same within SAME_GEOMETRY_TOLERANCE (`same_geometry`).
+
+    Identical geometries (an area carried over unchanged) need no overlay.
+    """
+    same = shapely.equals_exact(a, b, tolerance=0.0)
+    rest = np.flatnonzero(~same)
+    if len(rest):
+        same[rest] = same_geometry(shapely.area(shapely.symmetric_difference(a[rest], b[rest])),
+                                   shapely.area(shapely.union(a[rest], b[rest])))
+    return same
 
 
 def _area_status(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
@@ -196,17 +210,14 @@ def _area_status(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
             if has.any():
                 b = base_geoms[idx[has].astype(int).to_numpy()]
                 lg = later_geoms[has]
-                same[has] = same_geometry(shapely.area(shapely.symmetric_difference(b, lg)),
-                                          shapely.area(shapely.union(b, lg)))
+                same[has] = _same_areas(b, lg)
             status, matched = statuses_by_id(base["area_id"], later["area_id"],
                                              pd.Series(same, index=later.index))
             matched_idx = np.where(has, idx.fillna(-1).astype(int).to_numpy(), -1)
         else:
             rules[plan.key] = "overlap"
             i, j, ov = overlap_pairs(base_geoms, later_geoms)
-            same = same_geometry(shapely.area(shapely.symmetric_difference(base_geoms[i],
-                                                                           later_geoms[j])),
-                                 shapely.area(shapely.union(base_geoms[i], later_geoms[j])))
+            same = _same_areas(base_geoms[i], later_geoms[j])
             status, matched_idx = statuses_by_overlap(len(later), i, j, ov, base_m2,
                                                       shapely.area(later_geoms), same)
             matched = pd.Series([base["area_id"].iloc[m] if m >= 0 else pd.NA

@@ -23,11 +23,13 @@ import pandas as pd
 import pyogrio
 import pyproj
 import shapely
+import xlsxwriter
 
 import pipeline
 from pipeline import ANALYSIS_CRS
 from pipeline.analyse import Analysis
 from pipeline.indicators import class_columns
+from pipeline.read import USE_ARROW
 
 SCHEMA = "opjord.summary/1"
 SUMMARY = "summary.json"
@@ -133,6 +135,9 @@ def staged(folder: Path) -> Iterator[Callable[[str], Path]]:
         for tmp in staged.values():
             tmp.unlink(missing_ok=True)
         raise
+    for tmp in staged.values():  # on disk before any rename: no half-written output
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
     for name, tmp in staged.items():
         os.replace(tmp, folder / name)
 
@@ -151,11 +156,32 @@ def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", promote_to_multi=True,
                             geometry_type="MultiPolygon",
                             layer_options={"DESCRIPTION": GPKG_LAYERS[layer]},
-                            append=path.exists())
+                            append=path.exists(), use_arrow=USE_ARROW)
+
+
+@contextlib.contextmanager
+def _sqlite_without_sync() -> Iterator[None]:
+    """Let SQLite skip its fsync per transaction while a staged GeoPackage is written.
+
+    Safe here: the file is a temporary one that `staged` fsyncs once before renaming it
+    into place. The previous setting is restored afterwards.
+    """
+    key = "OGR_SQLITE_SYNCHRONOUS"
+    before = pyogrio.get_gdal_config_option(key)
+    pyogrio.set_gdal_config_options({key: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({key: before})
 
 
 def write_gpkg(analysis: Analysis, path: Path) -> None:
     """analysis.gpkg: areas, footprints, pieces inside areas, change layers, boundary."""
+    with _sqlite_without_sync():
+        _write_gpkg_layers(analysis, path)
+
+
+def _write_gpkg_layers(analysis: Analysis, path: Path) -> None:
     _write_layer(analysis.areas, path, "areas")
     _write_layer(analysis.footprints, path, "footprints")
     _write_layer(analysis.pieces, path, "agricultural_in_areas")
@@ -212,22 +238,37 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
                "landcover_nodata_ha": "Utan marktäckedata (ha)"}
     note = ("DEMODATA – syntetiska data, inte Norrköpings kommuns siffror."
             if analysis.demo else "Källa: opjord, se summary.json för indata och versioner.")
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
-        formats = {"pct": writer.book.add_format({"num_format": "0.0%"}),
-                   "ha": writer.book.add_format({"num_format": "#,##0.00"})}
-        summary.to_excel(writer, sheet_name="Sammanfattning", index=False, startrow=2)
-        sheet = writer.sheets["Sammanfattning"]
+    with xlsxwriter.Workbook(path) as book:
+        formats = {"pct": book.add_format({"num_format": "0.0%"}),
+                   "ha": book.add_format({"num_format": "#,##0.00"}),
+                   "header": book.add_format({"bold": True, "bottom": 1})}
+        sheet = book.add_worksheet("Sammanfattning")
         sheet.write(0, 0, note)
-        _format_sheet(sheet, summary.columns, formats, header_row=2)
+        _write_table(sheet, summary, formats, header_row=2)
         used = {"Sammanfattning"}
         all_areas = areas_table(analysis)
         for key in analysis.plans:
             table = all_areas[all_areas["plan"] == key].drop(columns=["plan"])
             table["status"] = table["status"].map(STATUS_SV).fillna("")
             table = table.rename(columns=headers)
-            name = _sheet_name(analysis.plans[key]["label"], used)
-            table.to_excel(writer, sheet_name=name, index=False)
-            _format_sheet(writer.sheets[name], table.columns, formats, header_row=0)
+            sheet = book.add_worksheet(_sheet_name(analysis.plans[key]["label"], used))
+            _write_table(sheet, table, formats, header_row=0)
+
+
+def _cell_values(column: pd.Series) -> list:
+    """A column as cell values: numbers as float, text as str, missing as None (blank)."""
+    values = column.astype(object).where(column.notna(), None).tolist()
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
+def _write_table(sheet, table: pd.DataFrame, formats: dict, *, header_row: int) -> None:
+    """A header row and one column at a time (xlsxwriter directly: no per-cell objects)."""
+    sheet.write_row(header_row, 0, [str(c) for c in table.columns], formats["header"])
+    for i, col in enumerate(table.columns):
+        for r, value in enumerate(_cell_values(table[col]), start=header_row + 1):
+            if value is not None:
+                sheet.write(r, i, value)
+    _format_sheet(sheet, table.columns, formats, header_row=header_row)
 
 
 def _format_sheet(sheet, columns, formats: dict, *, header_row: int) -> None:

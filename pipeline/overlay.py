@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -57,13 +58,12 @@ def build_coverage(farmland: gpd.GeoDataFrame, class_column: str,
     earlier row): each feature loses the union of the higher-priority features
     whose interiors overlap it.
     """
-    values = farmland[class_column].astype("string")
-    counted = values.isin(list(classes)).fillna(False).to_numpy(dtype=bool)
-    frame = farmland.loc[counted].copy()
-    frame[CLASS] = values[counted].astype(object).to_numpy()
-    rank = frame[CLASS].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    order = np.lexsort((np.arange(len(frame)), rank))  # by class priority, then row order
-    frame = frame.iloc[order].reset_index(drop=True)
+    rank_all = pd.Categorical(farmland[class_column].astype("string"),
+                              categories=list(classes)).codes  # -1: not a counted class
+    counted = np.flatnonzero(rank_all >= 0)
+    order = counted[np.lexsort((counted, rank_all[counted]))]  # by class priority, then row
+    frame = farmland.iloc[order].reset_index(drop=True)
+    frame[CLASS] = np.asarray(classes, dtype=object)[rank_all[order]]
     geoms = frame.geometry.array.to_numpy().copy()
 
     # Candidate pairs by envelope only; keep each pair once (j has priority over i), then
@@ -77,6 +77,7 @@ def build_coverage(farmland: gpd.GeoDataFrame, class_column: str,
         i, j = i[hit], j[hit]
         overlapping = shapely.relate_pattern(geoms[i], geoms[j], "2********")
         i, j = i[overlapping], j[overlapping]
+    kept = np.ones(len(geoms), dtype=bool)  # only a feature that lost an overlap can vanish
     if len(i):
         sort = np.argsort(i, kind="stable")  # one group of cutters per losing feature
         i, j = i[sort], j[sort]
@@ -85,7 +86,7 @@ def build_coverage(farmland: gpd.GeoDataFrame, class_column: str,
         cutters = np.array([shapely.union_all(geoms[g]) if len(g) > 1 else geoms[g[0]]
                             for g in groups], dtype=object)
         geoms[losers] = polygonal(shapely.difference(geoms[losers], cutters))
-    kept = ~shapely.is_empty(geoms) & (shapely.area(geoms) > 0)
+        kept[losers] = ~shapely.is_empty(geoms[losers]) & (shapely.area(geoms[losers]) > 0)
     frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     frame = frame.loc[kept].reset_index(drop=True)
     return Coverage(frame=frame, classes=classes,
@@ -125,6 +126,20 @@ def union(geoms: np.ndarray, within: BaseGeometry | None = None) -> BaseGeometry
     if within is not None and not merged.is_empty:
         merged = shapely.intersection(merged, within)
     return polygonal(np.array([merged], dtype=object))[0]
+
+
+def union_of_coverage(geoms: np.ndarray) -> BaseGeometry:
+    """Union of polygons that should meet only along shared edges (faces, or the parts of
+    one piece cut by faces): the fast coverage union, or the full overlay union when
+    floating-point noise makes them overlap or leaves a result that is not valid.
+    """
+    try:
+        merged = shapely.coverage_union_all(geoms)
+        if shapely.is_valid(merged):
+            return merged
+    except shapely.errors.GEOSException:
+        pass
+    return shapely.union_all(geoms)
 
 
 def parts(geom: BaseGeometry) -> np.ndarray:
@@ -204,29 +219,40 @@ def faces(regions: np.ndarray, boundary: BaseGeometry | None = None) -> Faces:
 def area_within(coverage: Coverage, region: BaseGeometry) -> float:
     """m² of the coverage inside one large region (e.g. the municipality).
 
-    Only the pieces that meet the region's edge are intersected. Every other
-    single-part piece lies wholly inside or wholly outside, which one of its vertices
-    decides; multi-part pieces are intersected.
+    Only the pieces that meet the region's edge are intersected. A piece whose bounding
+    box meets no edge lies, box and all, wholly inside or outside: the centre of its box
+    decides. A single-part piece near an edge but not meeting it is decided by one of
+    its vertices; a multi-part one is intersected.
     """
     pieces = coverage.geoms
     if len(pieces) == 0 or region is None or region.is_empty:
         return 0.0
     segments = []
     for ring in shapely.get_parts(shapely.boundary(region)):
-        xy = shapely.get_coordinates(ring)  # one segment per edge: small envelopes to query
+        xy = shapely.get_coordinates(ring)  # one segment per edge: small boxes to query
         segments.append(shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)))
-    _, near = coverage.tree.query(np.concatenate(segments), predicate="intersects")
+    segments = np.concatenate(segments)
+    s, p = coverage.tree.query(segments)  # boxes that meet an edge's box
+    far = np.ones(len(pieces), dtype=bool)
+    far[p] = False
     exact = np.zeros(len(pieces), dtype=bool)
-    exact[near] = True
-    exact |= shapely.get_num_geometries(pieces) > 1
-    xy, index = shapely.get_coordinates(pieces, return_index=True)
-    first = xy[np.searchsorted(index, np.arange(len(pieces)))]
+    exact[p[shapely.intersects(segments[s], pieces[p])]] = True
+    exact |= ~far & (shapely.get_num_geometries(pieces) > 1)
+    close = np.flatnonzero(~far & ~exact)
+
     shapely.prepare(region)
-    inside = ~exact & shapely.intersects_xy(region, first[:, 0], first[:, 1])
+    box = shapely.bounds(pieces[far])
+    inside_m2 = shapely.area(pieces[far][shapely.intersects_xy(
+        region, (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2)]).sum()
+    if len(close):
+        xy, index = shapely.get_coordinates(pieces[close], return_index=True)
+        first = xy[np.searchsorted(index, np.arange(len(close)))]
+        hit = shapely.intersects_xy(region, first[:, 0], first[:, 1])
+        inside_m2 += shapely.area(pieces[close[hit]]).sum()
     repeated = np.empty(int(exact.sum()), dtype=object)
     repeated[:] = region
     clipped = polygonal(elementwise(shapely.intersection, pieces[exact], repeated))
-    return float(shapely.area(pieces[inside]).sum() + shapely.area(clipped).sum())
+    return float(inside_m2 + shapely.area(clipped).sum())
 
 
 def merge_by_piece(clipped: Clipped, keep: np.ndarray) -> Clipped:
@@ -242,8 +268,10 @@ def merge_by_piece(clipped: Clipped, keep: np.ndarray) -> Clipped:
         return Clipped(np.empty(0, int), np.empty(0, int), np.empty(0, object), np.empty(0))
     uniq, start, count = np.unique(piece, return_index=True, return_counts=True)
     geoms = clipped.geoms[order[start]].copy()
-    for k in np.flatnonzero(count > 1):
-        geoms[k] = shapely.union_all(clipped.geoms[order[start[k]:start[k] + count[k]]])
-    geoms[count > 1] = polygonal(geoms[count > 1])
+    many = np.flatnonzero(count > 1)
+    if len(many):
+        geoms[many] = polygonal(np.array(
+            [union_of_coverage(clipped.geoms[order[start[k]:start[k] + count[k]]])
+             for k in many], dtype=object))
     area = np.add.reduceat(clipped.area_m2[order], start)
     return Clipped(region=np.zeros(len(uniq), dtype=int), piece=uniq, geoms=geoms, area_m2=area)

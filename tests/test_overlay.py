@@ -73,6 +73,15 @@ def test_area_within_a_region_with_a_hole():
     assert area_within(cov, region) == pytest.approx(10_000)
 
 
+def test_area_within_near_a_diagonal_edge():
+    # Both boxes meet the box of the triangle's diagonal, neither block meets the
+    # diagonal: one lies inside (10 × 50 × 50), one outside (x + y > 400).
+    cov = coverage_of((10, 10, 60, 60), (250, 250, 300, 300), (150, 150, 250, 250))
+    triangle = polygon([(0, 0), (400, 0), (0, 400)])
+    # the third block is cut by the diagonal x + y = 400: the half below it is inside
+    assert area_within(cov, triangle) == pytest.approx(2_500 + 5_000)
+
+
 def test_merge_by_piece_joins_a_piece_cut_by_faces():
     cov = coverage_of((50, 0, 250, 100))  # 20 000 m², crosses the faces at x = 100, 200
     cut = faces(np.array([box(0, 0, 200, 100), box(100, 0, 300, 100)], dtype=object))
