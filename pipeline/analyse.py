@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,14 +37,14 @@ from pipeline.overlay import (
     CLASS,
     Clipped,
     Coverage,
-    area_within,
+    area_of_coverage,
     build_coverage,
     clip,
     faces,
     merge_by_piece,
     overlap_pairs,
     union,
-    union_of_coverage,
+    unions_of_coverages,
 )
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
 
@@ -149,11 +150,23 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo) -> tuple[gpd.GeoDataFram
     return out, report
 
 
+def _municipal_m2(farmland: gpd.GeoDataFrame, source: AgriculturalSource,
+                  boundary: BaseGeometry | None) -> float:
+    """|F ∩ M| in m² (|F| without a boundary), from the coverage of the whole layer."""
+    t = time.perf_counter()
+    m2 = area_of_coverage(farmland, source.class_column, source.classes, boundary)
+    log.info("Agricultural land %s: %s ha in %s (coverage of all %s features, %.1f s)",
+             "in the municipality" if boundary is not None else "in the whole layer",
+             f"{m2 / M2_PER_HA:,.1f}", source.path.name, f"{len(farmland):,}",
+             time.perf_counter() - t)
+    return m2
+
+
 def _union_faces(geoms: np.ndarray) -> BaseGeometry:
     """The union of faces (edge-matched by construction, so usually a fast coverage union)."""
     if len(geoms) == 0:
         return shapely.Polygon()
-    return polygonal(np.array([union_of_coverage(geoms)], dtype=object))[0]
+    return polygonal(unions_of_coverages([geoms]))[0]
 
 
 def pieces_frame(coverage: Coverage, clipped: Clipped, **columns) -> gpd.GeoDataFrame:
@@ -335,114 +348,121 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     """
     warnings = list(warnings or [])
     classes = config.agricultural_land.classes
-    coverages: dict[str, Coverage] = {}
-    municipal_m2: dict[str, float] = {}
-    for role, source in agricultural_sources(config).items():
+    sources = agricultural_sources(config)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="opjord-municipal") as pool:
+        # |F ∩ M| is the only figure that needs the coverage of the whole layer: it is
+        # computed in a thread beside the rest (its GEOS work releases the GIL).
+        totals = {role: pool.submit(_municipal_m2, farmland[role], source, boundary)
+                  for role, source in sources.items()}
         t = time.perf_counter()
-        coverages[role] = build_coverage(farmland[role], source.class_column, source.classes)
-        if boundary is not None:
-            municipal_m2[role] = area_within(coverages[role], boundary)
-        else:
-            municipal_m2[role] = float(shapely.area(coverages[role].geoms).sum())
-        log.info("Resolved agricultural coverage of %s: %s pieces, %s ha in the municipality "
-                 "(%.1f s)", source.path.name, f"{len(coverages[role].frame):,}",
-                 f"{municipal_m2[role] / M2_PER_HA:,.1f}", time.perf_counter() - t)
+        statuses, rules = _area_status(config, areas_by_plan)
+        # Every area of every plan in one array; the faces they cut (with the boundary)
+        # make each footprint, difference and intersection of footprints a set of faces.
+        offsets = np.cumsum([0] + [len(areas_by_plan[p.key]) for p in config.plans])
+        span = {p.key: np.arange(offsets[k], offsets[k + 1])
+                for k, p in enumerate(config.plans)}
+        all_geoms = np.concatenate([areas_by_plan[p.key].geometry.array.to_numpy()
+                                    for p in config.plans] or [np.empty(0, object)])
+        cut = faces(all_geoms, boundary)
+        in_plan = {key: cut.of(idx) for key, idx in span.items()}
+        footprint_faces = {key: hit & cut.inside for key, hit in in_plan.items()}
+        # Only the agricultural features near a face matter for the areas; each is still
+        # resolved against the whole layer.
+        coverages = {role: build_coverage(farmland[role], sources[role].class_column,
+                                          sources[role].classes, near=cut.geoms)
+                     for role in {config.agricultural_for(p).role for p in config.plans}}
+        face_clips = {role: clip(coverage, cut.geoms) for role, coverage in coverages.items()}
 
-    t = time.perf_counter()
-    statuses, rules = _area_status(config, areas_by_plan)
-    # Every area of every plan in one array; the faces they cut (with the boundary) make
-    # each footprint, difference and intersection of footprints a set of faces.
-    offsets = np.cumsum([0] + [len(areas_by_plan[p.key]) for p in config.plans])
-    span = {p.key: np.arange(offsets[k], offsets[k + 1]) for k, p in enumerate(config.plans)}
-    all_geoms = np.concatenate([areas_by_plan[p.key].geometry.array.to_numpy()
-                                for p in config.plans] or [np.empty(0, object)])
-    cut = faces(all_geoms, boundary)
-    in_plan = {key: cut.of(idx) for key, idx in span.items()}
-    footprint_faces = {key: hit & cut.inside for key, hit in in_plan.items()}
-    face_clips = {role: clip(coverages[role], cut.geoms)
-                  for role in {config.agricultural_for(p).role for p in config.plans}}
+        cls_cols = class_columns(classes)
+        measured: dict[str, tuple[float, dict[str, float]]] = {}  # |D_p| m², |F ∩ D_p| m²
+        footprints: dict[str, BaseGeometry] = {}
+        area_frames, piece_frames = [], []
+        for number, plan in enumerate(config.plans):
+            role = config.agricultural_for(plan).role
+            coverage, clipped = coverages[role], face_clips[role]
+            piece_class = coverage.frame[CLASS].to_numpy()[clipped.piece]
+            areas = areas_by_plan[plan.key]
+            # per area: the sum over the faces inside it (not clipped to the boundary)
+            by_face = hectares_by_class(clipped.region, piece_class, clipped.area_m2,
+                                        len(cut.geoms), classes).to_numpy()
+            mine = np.isin(cut.region, span[plan.key])
+            per_area = np.zeros((len(areas), len(classes)))
+            np.add.at(per_area, cut.region[mine] - offsets[number], by_face[cut.face[mine]])
+            fp = footprint_faces[plan.key]
+            footprints[plan.key] = _union_faces(cut.geoms[fp])
+            outside_m2 = float(cut.area_m2[in_plan[plan.key] & ~cut.inside].sum())
+            if outside_m2 > 0:
+                msg = (f"Plan {plan.key} ({plan.label}): {outside_m2 / M2_PER_HA:,.2f} ha of "
+                       "its areas lie outside the municipal boundary; plan totals leave them "
+                       "out, per-area figures include them.")
+                warnings.append(msg)
+                log.warning(msg)
+            in_fp = fp[clipped.region]
+            measured[plan.key] = (float(cut.area_m2[fp].sum()),
+                                  {c: float(clipped.area_m2[in_fp & (piece_class == c)].sum())
+                                   for c in classes})
+            frame = areas.copy()
+            frame["area_ha"] = shapely.area(areas.geometry.array.to_numpy()) / M2_PER_HA
+            frame["agricultural_ha"] = per_area.sum(axis=1)
+            for k, col in enumerate(cls_cols.values()):
+                frame[col] = per_area[:, k]
+            frame["share"] = [ratio(a, d) for a, d in zip(frame["agricultural_ha"],
+                                                          frame["area_ha"], strict=True)]
+            frame["status"] = statuses[plan.key]["status"].to_numpy()
+            frame["matched_area_id"] = statuses[plan.key]["matched_area_id"].to_numpy()
+            area_frames.append(frame)
+            piece_frames.append(pieces_frame(coverage, merge_by_piece(clipped, fp),
+                                             plan=plan.key))
 
-    cls_cols = class_columns(classes)
+        base = config.baseline
+        change_m2: dict[str, dict[str, float]] = {}
+        change_frames = []
+        fp_base = footprint_faces[base.key]
+        base_role = config.agricultural_for(base).role
+        for plan in config.plans:
+            if plan.key == base.key:
+                continue
+            fp = footprint_faces[plan.key]
+            role = config.agricultural_for(plan).role
+            kinds = {
+                "newly_designated": (role, fp & ~fp_base),
+                "released": (base_role, fp_base & ~fp),
+                "kept": (role, fp & fp_base),
+            }
+            change_m2[plan.key] = {}
+            for kind, (kind_role, which) in kinds.items():
+                merged = merge_by_piece(face_clips[kind_role], which)
+                change_m2[plan.key][kind] = float(merged.area_m2.sum())
+                change_frames.append(pieces_frame(coverages[kind_role], merged, plan=plan.key,
+                                                  baseline=base.key, change=kind))
+        log.info("Overlay and indicators for %d plans in %.2f s", len(config.plans),
+                 time.perf_counter() - t)
+        municipal_m2 = {role: total.result() for role, total in totals.items()}
+    log.info("Analysis of the frames in %.2f s", time.perf_counter() - start)
+
     plans: dict[str, dict] = {}
-    footprints: dict[str, BaseGeometry] = {}
-    area_frames, piece_frames = [], []
-    for number, plan in enumerate(config.plans):
-        role = config.agricultural_for(plan).role
-        coverage, clipped = coverages[role], face_clips[role]
-        piece_class = coverage.frame[CLASS].to_numpy()[clipped.piece]
-        areas = areas_by_plan[plan.key]
-        # per area: the sum over the faces inside it (not clipped to the boundary)
-        by_face = hectares_by_class(clipped.region, piece_class, clipped.area_m2,
-                                    len(cut.geoms), classes).to_numpy()
-        mine = np.isin(cut.region, span[plan.key])
-        per_area = np.zeros((len(areas), len(classes)))
-        np.add.at(per_area, cut.region[mine] - offsets[number],
-                  by_face[cut.face[mine]])
-        fp = footprint_faces[plan.key]
-        footprints[plan.key] = _union_faces(cut.geoms[fp])
-        outside_m2 = float(cut.area_m2[in_plan[plan.key] & ~cut.inside].sum())
-        if outside_m2 > 0:
-            msg = (f"Plan {plan.key} ({plan.label}): {outside_m2 / M2_PER_HA:,.2f} ha of its "
-                   "areas lie outside the municipal boundary; plan totals leave them out, "
-                   "per-area figures include them.")
-            warnings.append(msg)
-            log.warning(msg)
-        in_fp = fp[clipped.region]
-        by_class = {c: float(clipped.area_m2[in_fp & (piece_class == c)].sum()) for c in classes}
-        frame = areas.copy()
-        frame["area_ha"] = shapely.area(areas.geometry.array.to_numpy()) / M2_PER_HA
-        frame["agricultural_ha"] = per_area.sum(axis=1)
-        for k, col in enumerate(cls_cols.values()):
-            frame[col] = per_area[:, k]
-        frame["share"] = [ratio(a, d) for a, d in zip(frame["agricultural_ha"],
-                                                      frame["area_ha"], strict=True)]
-        frame["status"] = statuses[plan.key]["status"].to_numpy()
-        frame["matched_area_id"] = statuses[plan.key]["matched_area_id"].to_numpy()
-        area_frames.append(frame)
-        piece_frames.append(pieces_frame(coverage, merge_by_piece(clipped, fp), plan=plan.key))
-        plans[plan.key] = {"label": plan.label, "n_areas": len(areas),
-                           **plan_figures(float(cut.area_m2[fp].sum()), by_class,
-                                          municipal_m2[role]),
-                           "agricultural_layer": role}
-
-    base = config.baseline
-    comparisons: dict[str, dict] = {}
-    change_frames = []
-    fp_base = footprint_faces[base.key]
-    base_role = config.agricultural_for(base).role
     for plan in config.plans:
-        if plan.key == base.key:
-            continue
-        fp = footprint_faces[plan.key]
         role = config.agricultural_for(plan).role
-        kinds = {
-            "newly_designated": (role, fp & ~fp_base),
-            "released": (base_role, fp_base & ~fp),
-            "kept": (role, fp & fp_base),
-        }
-        m2 = {}
-        for kind, (kind_role, which) in kinds.items():
-            merged = merge_by_piece(face_clips[kind_role], which)
-            m2[kind] = float(merged.area_m2.sum())
-            change_frames.append(pieces_frame(coverages[kind_role], merged, plan=plan.key,
-                                              baseline=base.key, change=kind))
-        status = statuses[plan.key]["status"]
-        comparisons[plan.key] = {
+        plans[plan.key] = {"label": plan.label, "n_areas": len(areas_by_plan[plan.key]),
+                           **plan_figures(*measured[plan.key], municipal_m2[role]),
+                           "agricultural_layer": role}
+    comparisons: dict[str, dict] = {}
+    for key, m2 in change_m2.items():
+        status = statuses[key]["status"]
+        comparisons[key] = {
             "baseline": base.key,
-            **compare(plans[plan.key], plans[base.key], newly_m2=m2["newly_designated"],
+            **compare(plans[key], plans[base.key], newly_m2=m2["newly_designated"],
                       released_m2=m2["released"], kept_m2=m2["kept"]),
-            "area_matching": rules[plan.key],
+            "area_matching": rules[key],
             "areas_new": int((status == "new").sum()),
             "areas_kept": int((status == "kept").sum()),
             "areas_changed": int((status == "changed").sum()),
         }
-    if comparisons:
-        last = config.plans[-1].key
-        n_removed = int((statuses[base.key]["status"] == "removed").sum())
-        if last in comparisons:
-            comparisons[last]["areas_removed"] = n_removed
-    log.info("Overlay and indicators for %d plans in %.2f s", len(config.plans),
-             time.perf_counter() - t)
+    last = config.plans[-1].key
+    if last in comparisons:
+        comparisons[last]["areas_removed"] = int((statuses[base.key]["status"] == "removed")
+                                                 .sum())
 
     areas_gdf = gpd.GeoDataFrame(pd.concat(area_frames, ignore_index=True), crs=ANALYSIS_CRS)
     footprints_gdf = gpd.GeoDataFrame(

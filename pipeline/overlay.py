@@ -49,27 +49,27 @@ class Clipped:
     area_m2: np.ndarray
 
 
-def build_coverage(farmland: gpd.GeoDataFrame, class_column: str,
-                   classes: tuple[str, ...]) -> Coverage:
-    """Turn agricultural features into a coverage: overlaps resolved by class priority.
+def _ranked(farmland: gpd.GeoDataFrame, class_column: str, classes: tuple[str, ...]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the counted features in priority order (class order, then row),
+    and the class rank of every row (-1 for a class that is not counted)."""
+    rank = pd.Categorical(farmland[class_column].astype("string"),
+                          categories=list(classes)).codes
+    counted = np.flatnonzero(rank >= 0)
+    return counted[np.lexsort((counted, rank[counted]))], rank
 
-    Features whose class is not in `classes` are left out. Where features overlap,
-    the one whose class comes first in `classes` keeps the overlap (then the
-    earlier row): each feature loses the union of the higher-priority features
-    whose interiors overlap it.
+
+def _resolve(geoms: np.ndarray, tree: shapely.STRtree, wanted: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Pieces of the features `wanted` (sorted positions in `geoms`, which is in priority
+    order) after each lost the union of the earlier features overlapping it; and a mask
+    of the pieces left non-empty.
     """
-    rank_all = pd.Categorical(farmland[class_column].astype("string"),
-                              categories=list(classes)).codes  # -1: not a counted class
-    counted = np.flatnonzero(rank_all >= 0)
-    order = counted[np.lexsort((counted, rank_all[counted]))]  # by class priority, then row
-    frame = farmland.iloc[order].reset_index(drop=True)
-    frame[CLASS] = np.asarray(classes, dtype=object)[rank_all[order]]
-    geoms = frame.geometry.array.to_numpy().copy()
-
-    # Candidate pairs by envelope only; keep each pair once (j has priority over i), then
+    # Candidate pairs by envelope only; keep a pair when j has priority over i, then
     # test the cheap `intersects` (in threads; nothing prepared, so any split is safe)
     # before the full relate that rules out mere touching.
-    i, j = shapely.STRtree(geoms).query(geoms)
+    k, j = tree.query(geoms[wanted])
+    i = wanted[k]
     earlier = j < i
     i, j = i[earlier], j[earlier]
     if len(i):
@@ -77,7 +77,8 @@ def build_coverage(farmland: gpd.GeoDataFrame, class_column: str,
         i, j = i[hit], j[hit]
         overlapping = shapely.relate_pattern(geoms[i], geoms[j], "2********")
         i, j = i[overlapping], j[overlapping]
-    kept = np.ones(len(geoms), dtype=bool)  # only a feature that lost an overlap can vanish
+    pieces = geoms[wanted]  # a new array: the layer's geometries are left as they are
+    kept = np.ones(len(wanted), dtype=bool)  # only a feature that lost an overlap can vanish
     if len(i):
         sort = np.argsort(i, kind="stable")  # one group of cutters per losing feature
         i, j = i[sort], j[sort]
@@ -85,12 +86,55 @@ def build_coverage(farmland: gpd.GeoDataFrame, class_column: str,
         groups = np.split(j, starts[1:])
         cutters = np.array([shapely.union_all(geoms[g]) if len(g) > 1 else geoms[g[0]]
                             for g in groups], dtype=object)
-        geoms[losers] = polygonal(shapely.difference(geoms[losers], cutters))
-        kept[losers] = ~shapely.is_empty(geoms[losers]) & (shapely.area(geoms[losers]) > 0)
-    frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
-    frame = frame.loc[kept].reset_index(drop=True)
+        at = np.searchsorted(wanted, losers)
+        pieces[at] = polygonal(shapely.difference(geoms[losers], cutters))
+        kept[at] = ~shapely.is_empty(pieces[at]) & (shapely.area(pieces[at]) > 0)
+    return pieces, kept
+
+
+def build_coverage(farmland: gpd.GeoDataFrame, class_column: str,
+                   classes: tuple[str, ...], near: np.ndarray | None = None) -> Coverage:
+    """Turn agricultural features into a coverage: overlaps resolved by class priority.
+
+    Features whose class is not in `classes` are left out. Where features overlap,
+    the one whose class comes first in `classes` keeps the overlap (then the
+    earlier row): each feature loses the union of the higher-priority features
+    whose interiors overlap it.
+
+    With `near` (polygons), only the features whose bounding box meets the box of one
+    of them are kept, each still resolved against every feature of the layer; their
+    pieces inside those polygons are exactly those of the whole coverage.
+    """
+    order, rank = _ranked(farmland, class_column, classes)
+    geoms = farmland.geometry.array.to_numpy()[order]  # position = priority (0 first)
+    tree = shapely.STRtree(geoms)
+    wanted = (np.arange(len(geoms)) if near is None
+              else np.unique(tree.query(np.asarray(near, dtype=object))[1]))
+    pieces, kept = _resolve(geoms, tree, wanted)
+    rows = order[wanted[kept]]
+    frame = farmland.iloc[rows].reset_index(drop=True)
+    frame[CLASS] = np.asarray(classes, dtype=object)[rank[rows]]
+    frame = frame.set_geometry(gpd.GeoSeries(pieces[kept], index=frame.index, crs=farmland.crs))
     return Coverage(frame=frame, classes=classes,
                     tree=shapely.STRtree(frame.geometry.array.to_numpy()))
+
+
+def area_of_coverage(farmland: gpd.GeoDataFrame, class_column: str, classes: tuple[str, ...],
+                     region: BaseGeometry | None) -> float:
+    """m² of the whole layer's coverage (`build_coverage`), inside `region` when given.
+
+    Geometry only, no attribute frame. Safe in a thread beside other work on the same
+    frames: nothing shared is prepared (the region is copied first).
+    """
+    order, _ = _ranked(farmland, class_column, classes)
+    geoms = farmland.geometry.array.to_numpy()[order]
+    tree = shapely.STRtree(geoms)
+    pieces, kept = _resolve(geoms, tree, np.arange(len(geoms)))
+    if region is None:
+        return float(shapely.area(pieces[kept]).sum())
+    # Each piece lies within its feature, so the features' tree indexes the pieces.
+    pieces[~kept] = shapely.Polygon()
+    return area_within(pieces, tree, shapely.from_wkb(shapely.to_wkb(region)))
 
 
 def clip(coverage: Coverage, regions: np.ndarray) -> Clipped:
@@ -128,18 +172,24 @@ def union(geoms: np.ndarray, within: BaseGeometry | None = None) -> BaseGeometry
     return polygonal(np.array([merged], dtype=object))[0]
 
 
-def union_of_coverage(geoms: np.ndarray) -> BaseGeometry:
-    """Union of polygons that should meet only along shared edges (faces, or the parts of
-    one piece cut by faces): the fast coverage union, or the full overlay union when
-    floating-point noise makes them overlap or leaves a result that is not valid.
+def unions_of_coverages(groups: list[np.ndarray]) -> np.ndarray:
+    """The union of each group of polygons that should meet only along shared edges (faces,
+    or the parts of one piece cut by faces): the fast coverage union, or the full overlay
+    union where floating-point noise makes them overlap or the result is not valid.
     """
-    try:
-        merged = shapely.coverage_union_all(geoms)
-        if shapely.is_valid(merged):
-            return merged
-    except shapely.errors.GEOSException:
-        pass
-    return shapely.union_all(geoms)
+    out = np.empty(len(groups), dtype=object)
+    failed = []
+    for k, group in enumerate(groups):
+        try:
+            out[k] = shapely.coverage_union_all(group)
+        except shapely.errors.GEOSException:
+            failed.append(k)
+    done = np.ones(len(groups), dtype=bool)
+    done[failed] = False
+    done[done] = shapely.is_valid(out[done])
+    for k in np.flatnonzero(~done):
+        out[k] = shapely.union_all(groups[k])
+    return out
 
 
 def parts(geom: BaseGeometry) -> np.ndarray:
@@ -216,15 +266,16 @@ def faces(regions: np.ndarray, boundary: BaseGeometry | None = None) -> Faces:
                  area_m2=shapely.area(polys))
 
 
-def area_within(coverage: Coverage, region: BaseGeometry) -> float:
-    """m² of the coverage inside one large region (e.g. the municipality).
+def area_within(pieces: np.ndarray, tree: shapely.STRtree, region: BaseGeometry) -> float:
+    """m² of interior-disjoint pieces inside one large region (e.g. the municipality).
+
+    `tree` indexes the pieces (or, position by position, anything that contains each).
 
     Only the pieces that meet the region's edge are intersected. A piece whose bounding
     box meets no edge lies, box and all, wholly inside or outside: the centre of its box
     decides. A single-part piece near an edge but not meeting it is decided by one of
     its vertices; a multi-part one is intersected.
     """
-    pieces = coverage.geoms
     if len(pieces) == 0 or region is None or region.is_empty:
         return 0.0
     segments = []
@@ -232,13 +283,13 @@ def area_within(coverage: Coverage, region: BaseGeometry) -> float:
         xy = shapely.get_coordinates(ring)  # one segment per edge: small boxes to query
         segments.append(shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)))
     segments = np.concatenate(segments)
-    s, p = coverage.tree.query(segments)  # boxes that meet an edge's box
+    s, p = tree.query(segments)  # boxes that meet an edge's box
     far = np.ones(len(pieces), dtype=bool)
     far[p] = False
     exact = np.zeros(len(pieces), dtype=bool)
     exact[p[shapely.intersects(segments[s], pieces[p])]] = True
     exact |= ~far & (shapely.get_num_geometries(pieces) > 1)
-    close = np.flatnonzero(~far & ~exact)
+    close = np.flatnonzero(~far & ~exact & ~shapely.is_empty(pieces))
 
     shapely.prepare(region)
     box = shapely.bounds(pieces[far])
@@ -270,8 +321,7 @@ def merge_by_piece(clipped: Clipped, keep: np.ndarray) -> Clipped:
     geoms = clipped.geoms[order[start]].copy()
     many = np.flatnonzero(count > 1)
     if len(many):
-        geoms[many] = polygonal(np.array(
-            [union_of_coverage(clipped.geoms[order[start[k]:start[k] + count[k]]])
-             for k in many], dtype=object))
+        groups = [clipped.geoms[order[start[k]:start[k] + count[k]]] for k in many]
+        geoms[many] = polygonal(unions_of_coverages(groups))
     area = np.add.reduceat(clipped.area_m2[order], start)
     return Clipped(region=np.zeros(len(uniq), dtype=int), piece=uniq, geoms=geoms, area_m2=area)

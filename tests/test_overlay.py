@@ -12,7 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import parallel
-from pipeline.overlay import area_within, build_coverage, clip, faces, merge_by_piece
+from pipeline.overlay import (
+    area_of_coverage,
+    area_within,
+    build_coverage,
+    clip,
+    faces,
+    merge_by_piece,
+    unions_of_coverages,
+)
 
 
 def polygon(shell, *holes) -> shapely.Polygon:
@@ -25,6 +33,10 @@ def coverage_of(*boxes: tuple[float, float, float, float]):
     gdf = gpd.GeoDataFrame({"agoslag": ["Åker"] * len(boxes)},
                            geometry=[box(*b) for b in boxes], crs=3006)
     return build_coverage(gdf, "agoslag", ("Åker",))
+
+
+def within(coverage, region) -> float:
+    return area_within(coverage.geoms, coverage.tree, region)
 
 
 def test_faces_of_two_overlapping_areas():
@@ -58,11 +70,11 @@ def test_area_within_crossing_inside_outside_and_multipart():
                       (450, 0, 550, 100),  # crosses x = 500: 5 000 inside
                       (900, 900, 1000, 1000))  # outside
     region = box(-10, -10, 500, 500)
-    assert area_within(cov, region) == pytest.approx(15_000)
+    assert within(cov, region) == pytest.approx(15_000)
     # a multi-part piece with one part inside and one outside, not meeting the edge
     multi = gpd.GeoDataFrame({"agoslag": ["Åker"]}, geometry=[shapely.MultiPolygon(
         [box(0, 0, 10, 10), box(600, 600, 610, 610)])], crs=3006)
-    assert area_within(build_coverage(multi, "agoslag", ("Åker",)), region) == \
+    assert within(build_coverage(multi, "agoslag", ("Åker",)), region) == \
         pytest.approx(100)
 
 
@@ -70,7 +82,7 @@ def test_area_within_a_region_with_a_hole():
     cov = coverage_of((0, 0, 100, 100), (200, 200, 300, 300))
     region = polygon([(-50, -50), (400, -50), (400, 400), (-50, 400)],
                      [(150, 150), (350, 150), (350, 350), (150, 350)])
-    assert area_within(cov, region) == pytest.approx(10_000)
+    assert within(cov, region) == pytest.approx(10_000)
 
 
 def test_area_within_near_a_diagonal_edge():
@@ -79,7 +91,19 @@ def test_area_within_near_a_diagonal_edge():
     cov = coverage_of((10, 10, 60, 60), (250, 250, 300, 300), (150, 150, 250, 250))
     triangle = polygon([(0, 0), (400, 0), (0, 400)])
     # the third block is cut by the diagonal x + y = 400: the half below it is inside
-    assert area_within(cov, triangle) == pytest.approx(2_500 + 5_000)
+    assert within(cov, triangle) == pytest.approx(2_500 + 5_000)
+
+
+def test_area_of_coverage_with_a_block_swallowed_near_an_edge():
+    # (20,20)-(40,40) lies inside (10,10)-(60,60) and vanishes from the coverage; both
+    # are near the triangle's diagonal without meeting it.
+    frame = gpd.GeoDataFrame({"agoslag": ["Åker", "Åker", "Bete"]},
+                             geometry=[box(10, 10, 60, 60), box(20, 20, 40, 40),
+                                       box(250, 250, 300, 300)], crs=3006)
+    triangle = polygon([(0, 0), (400, 0), (0, 400)])
+    assert area_of_coverage(frame, "agoslag", ("Åker", "Bete"), triangle) == \
+        pytest.approx(2_500)
+    assert area_of_coverage(frame, "agoslag", ("Åker",), None) == pytest.approx(2_500)
 
 
 def test_merge_by_piece_joins_a_piece_cut_by_faces():
@@ -93,6 +117,14 @@ def test_merge_by_piece_joins_a_piece_cut_by_faces():
     assert shapely.equals(merged.geoms[0], box(50, 0, 250, 100))
     only_a = merge_by_piece(clipped, cut.of(np.array([0])) & ~cut.of(np.array([1])))
     assert only_a.area_m2 == pytest.approx([5_000])  # a \ b holds [50,100]×[0,100]
+
+
+def test_unions_of_coverages_fall_back_when_parts_overlap():
+    edge_matched = np.array([box(0, 0, 10, 10), box(10, 0, 20, 10)], dtype=object)
+    overlapping = np.array([box(0, 0, 10, 10), box(5, 0, 20, 10)], dtype=object)
+    joined = unions_of_coverages([edge_matched, overlapping])
+    assert shapely.area(joined) == pytest.approx([200, 200])
+    assert shapely.is_valid(joined).all()
 
 
 rects = st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500), st.integers(5, 300),
@@ -114,8 +146,14 @@ def test_faces_and_area_within_agree_with_brute_force(regions, blocks, boundary)
         assert cut.area_m2[cut.of(np.array([k]))].sum() == pytest.approx(g.area, rel=1e-9)
     cov = coverage_of(*blocks)
     farmland = shapely.union_all([box(*b) for b in blocks])
-    assert area_within(cov, m) == pytest.approx(farmland.intersection(m).area, rel=1e-9,
-                                                abs=1e-6)
+    expected = farmland.intersection(m).area
+    assert within(cov, m) == pytest.approx(expected, rel=1e-9, abs=1e-6)
+    frame = gpd.GeoDataFrame({"agoslag": ["Åker"] * len(blocks)},
+                             geometry=[box(*b) for b in blocks], crs=3006)
+    assert area_of_coverage(frame, "agoslag", ("Åker",), m) == pytest.approx(
+        expected, rel=1e-9, abs=1e-6)
+    assert area_of_coverage(frame, "agoslag", ("Åker",), None) == pytest.approx(
+        farmland.area, rel=1e-9)
 
 
 def test_elementwise_in_chunks_equals_one_call(monkeypatch):
