@@ -245,7 +245,11 @@ def faces(regions: np.ndarray, boundary: BaseGeometry | None = None) -> Faces:
     present = ~shapely.is_empty(regions) if len(regions) else np.empty(0, bool)
     if not present.any():
         return empty
-    edges = [shapely.boundary(regions[present])]
+    # An area carried over unchanged from another plan adds no edge: drop exact repeats,
+    # which would otherwise make the noder work through thousands of coincident segments.
+    distinct = regions[present]
+    _, first = np.unique(shapely.to_wkb(distinct), return_index=True)
+    edges = [shapely.boundary(distinct[np.sort(first)])]
     if boundary is not None and not boundary.is_empty:
         edges.append(np.array([shapely.boundary(boundary)], dtype=object))
     noded = shapely.union_all(np.concatenate(edges))  # nodes every crossing once
