@@ -160,10 +160,12 @@ pd.DataFrame([{"Skikt": roll, "Objekt efter lagning": len(inputs.farmland[roll])
 # `analyse` gör resten för alla planer på en gång, på de indata som lästes i steg 3:
 #
 # - **Utvecklingsområdenas fotavtryck** *D* för en plan = unionen av planens alla
-#   områden, klippt till kommungränsen (`overlay.union`). Områden som överlappar räknas
-#   alltså bara en gång.
+#   områden, klippt till kommungränsen. Områden som överlappar räknas alltså bara en gång.
+#   Tekniskt delas alla planers områden och kommungränsen först i ytor
+#   (`overlay.faces`) som var och en ligger helt inom eller helt utanför varje område;
+#   fotavtrycket är planens ytor inom kommunen.
 # - **Jordbruksmark i utvecklingsområdena** = täckningen klippt till fotavtrycket
-#   (`overlay.clip`), i hektar och per klass.
+#   (`overlay.clip` på ytorna), i hektar och per klass.
 # - **Andel jordbruksmark** = jordbruksmark i fotavtrycket / fotavtryckets areal. Det är
 #   målets indikator.
 # - **Andel av kommunens jordbruksmark** = jordbruksmark i fotavtrycket / all

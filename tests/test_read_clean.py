@@ -66,6 +66,24 @@ def test_local_zone_is_reprojected(project):
     assert s["comparisons"]["op2025"]["areas_kept"] == 1
 
 
+def test_farmland_in_local_zone_read_through_the_index(project):
+    """A wide layer in EPSG:3010 is read by its box through the index and filtered exactly."""
+    expected = summary(project)
+    records = farmland_records()
+    records.append({**records[0], "blockid": "00000000099",
+                    "geometry": box(60_000, 60_000, 60_100, 60_100)})  # 85 km away
+    gdf = gpd.GeoDataFrame(records, crs=3006).to_crs(3010)
+    gdf.to_file(project.parent / "raw/blocks.gpkg", layer="jordbruksblock", engine="pyogrio")
+    s = summary(project)
+    for key in ("op2017", "op2025"):
+        assert later_figures({"plans": {"op2025": s["plans"][key]}}) == pytest.approx(
+            later_figures({"plans": {"op2025": expected["plans"][key]}}), rel=1e-9)
+    assert s["municipal_agricultural_ha"]["agricultural_land"] == pytest.approx(
+        expected["municipal_agricultural_ha"]["agricultural_land"], rel=1e-9)
+    cleaning = next(i for i in s["inputs"] if i["role"] == "agricultural_land")["cleaning"]
+    assert cleaning["features_read"] == 5  # the far block is never read
+
+
 def test_layer_choice_in_geopackage(project):
     path = project.parent / "raw/blocks.gpkg"
     write_layer(path, [{"agoslag": "Åker", "geometry": box(0, 0, 1000, 500)},
