@@ -37,6 +37,7 @@ from pipeline.overlay import (
     CLASS,
     Clipped,
     Coverage,
+    Faces,
     area_of_coverage,
     build_coverage,
     clip,
@@ -181,7 +182,8 @@ def pieces_frame(coverage: Coverage, clipped: Clipped, **columns) -> gpd.GeoData
     frame["class"] = coverage.frame[CLASS].to_numpy()[clipped.piece]
     frame["area_ha"] = clipped.area_m2 / M2_PER_HA
     frame = pd.concat([frame, attrs.reset_index(drop=True)], axis=1)
-    return gpd.GeoDataFrame(frame, geometry=list(clipped.geoms), crs=ANALYSIS_CRS)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(clipped.geoms, index=frame.index),
+                            crs=ANALYSIS_CRS)
 
 
 def _same_areas(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -337,6 +339,85 @@ def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
     return analysis
 
 
+@dataclass
+class _PlanFaces:
+    """The faces that every plan's areas and the boundary cut, and which belong to whom."""
+
+    faces: Faces
+    offset: dict[str, int]  # first index of each plan's areas among the faces' regions
+    in_plan: dict[str, np.ndarray]  # bool per face: inside some area of the plan
+    footprint: dict[str, np.ndarray]  # bool per face: in the plan and inside the boundary
+
+
+def _plan_faces(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
+                boundary: BaseGeometry | None) -> _PlanFaces:
+    """Cut the areas of every plan (in one array) and the boundary into faces.
+
+    Each footprint, footprint difference and intersection is then a set of faces.
+    """
+    sizes = [len(areas_by_plan[p.key]) for p in config.plans]
+    offsets = np.cumsum([0, *sizes])
+    geoms = np.concatenate([areas_by_plan[p.key].geometry.array.to_numpy()
+                            for p in config.plans] or [np.empty(0, object)])
+    cut = faces(geoms, boundary)
+    in_plan = {p.key: cut.of(np.arange(offsets[k], offsets[k + 1]))
+               for k, p in enumerate(config.plans)}
+    return _PlanFaces(faces=cut, offset={p.key: int(offsets[k])
+                                         for k, p in enumerate(config.plans)},
+                      in_plan=in_plan,
+                      footprint={key: hit & cut.inside for key, hit in in_plan.items()})
+
+
+@dataclass
+class _PlanMeasure:
+    """One plan measured on the faces: its rows, pieces, footprint and totals in m²."""
+
+    areas: gpd.GeoDataFrame  # the plan's areas with per-area figures and status
+    pieces: gpd.GeoDataFrame  # agricultural pieces inside the footprint
+    footprint: BaseGeometry
+    development_m2: float
+    agricultural_m2_by_class: dict[str, float]
+
+
+def _measure_plan(plan: PlanConfig, areas: gpd.GeoDataFrame, status: pd.DataFrame,
+                  cut: _PlanFaces, coverage: Coverage, clipped: Clipped,
+                  classes: tuple[str, ...], warnings: list[str]) -> _PlanMeasure:
+    """Per-area figures (sums over the faces inside each area, not clipped to the
+    boundary) and the footprint's (sums over the plan's faces inside the boundary)."""
+    f = cut.faces
+    piece_class = coverage.frame[CLASS].to_numpy()[clipped.piece]
+    by_face = hectares_by_class(clipped.region, piece_class, clipped.area_m2, len(f.geoms),
+                                classes).to_numpy()
+    mine = (f.region >= cut.offset[plan.key]) & (f.region < cut.offset[plan.key] + len(areas))
+    per_area = np.zeros((len(areas), len(classes)))
+    np.add.at(per_area, f.region[mine] - cut.offset[plan.key], by_face[f.face[mine]])
+    fp = cut.footprint[plan.key]
+    outside_m2 = float(f.area_m2[cut.in_plan[plan.key] & ~f.inside].sum())
+    if outside_m2 > 0:
+        msg = (f"Plan {plan.key} ({plan.label}): {outside_m2 / M2_PER_HA:,.2f} ha of its areas "
+               "lie outside the municipal boundary; plan totals leave them out, per-area "
+               "figures include them.")
+        warnings.append(msg)
+        log.warning(msg)
+    in_fp = fp[clipped.region]
+    frame = areas.copy()
+    frame["area_ha"] = shapely.area(areas.geometry.array.to_numpy()) / M2_PER_HA
+    frame["agricultural_ha"] = per_area.sum(axis=1)
+    for k, col in enumerate(class_columns(classes).values()):
+        frame[col] = per_area[:, k]
+    frame["share"] = [ratio(a, d) for a, d in zip(frame["agricultural_ha"], frame["area_ha"],
+                                                  strict=True)]
+    frame["status"] = status["status"].to_numpy()
+    frame["matched_area_id"] = status["matched_area_id"].to_numpy()
+    return _PlanMeasure(
+        areas=frame,
+        pieces=pieces_frame(coverage, merge_by_piece(clipped, fp), plan=plan.key),
+        footprint=_union_faces(f.geoms[fp]),
+        development_m2=float(f.area_m2[fp].sum()),
+        agricultural_m2_by_class={c: float(clipped.area_m2[in_fp & (piece_class == c)].sum())
+                                  for c in classes})
+
+
 def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
                    farmland: dict[str, gpd.GeoDataFrame], boundary: BaseGeometry | None, *,
                    warnings: list[str] | None = None) -> Analysis:
@@ -349,6 +430,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     warnings = list(warnings or [])
     classes = config.agricultural_land.classes
     sources = agricultural_sources(config)
+    base = config.baseline
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="opjord-municipal") as pool:
         # |F ∩ M| is the only figure that needs the coverage of the whole layer: it is
@@ -357,75 +439,31 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
                   for role, source in sources.items()}
         t = time.perf_counter()
         statuses, rules = _area_status(config, areas_by_plan)
-        # Every area of every plan in one array; the faces they cut (with the boundary)
-        # make each footprint, difference and intersection of footprints a set of faces.
-        offsets = np.cumsum([0] + [len(areas_by_plan[p.key]) for p in config.plans])
-        span = {p.key: np.arange(offsets[k], offsets[k + 1])
-                for k, p in enumerate(config.plans)}
-        all_geoms = np.concatenate([areas_by_plan[p.key].geometry.array.to_numpy()
-                                    for p in config.plans] or [np.empty(0, object)])
-        cut = faces(all_geoms, boundary)
-        in_plan = {key: cut.of(idx) for key, idx in span.items()}
-        footprint_faces = {key: hit & cut.inside for key, hit in in_plan.items()}
+        cut = _plan_faces(config, areas_by_plan, boundary)
         # Only the agricultural features near a face matter for the areas; each is still
-        # resolved against the whole layer.
+        # resolved against the whole layer. One clip to the faces serves every figure.
         coverages = {role: build_coverage(farmland[role], sources[role].class_column,
-                                          sources[role].classes, near=cut.geoms)
+                                          sources[role].classes, near=cut.faces.geoms)
                      for role in {config.agricultural_for(p).role for p in config.plans}}
-        face_clips = {role: clip(coverage, cut.geoms) for role, coverage in coverages.items()}
-
-        cls_cols = class_columns(classes)
-        measured: dict[str, tuple[float, dict[str, float]]] = {}  # |D_p| m², |F ∩ D_p| m²
-        footprints: dict[str, BaseGeometry] = {}
-        area_frames, piece_frames = [], []
-        for number, plan in enumerate(config.plans):
+        face_clips = {role: clip(coverage, cut.faces.geoms)
+                      for role, coverage in coverages.items()}
+        measured = {}
+        for plan in config.plans:
             role = config.agricultural_for(plan).role
-            coverage, clipped = coverages[role], face_clips[role]
-            piece_class = coverage.frame[CLASS].to_numpy()[clipped.piece]
-            areas = areas_by_plan[plan.key]
-            # per area: the sum over the faces inside it (not clipped to the boundary)
-            by_face = hectares_by_class(clipped.region, piece_class, clipped.area_m2,
-                                        len(cut.geoms), classes).to_numpy()
-            mine = np.isin(cut.region, span[plan.key])
-            per_area = np.zeros((len(areas), len(classes)))
-            np.add.at(per_area, cut.region[mine] - offsets[number], by_face[cut.face[mine]])
-            fp = footprint_faces[plan.key]
-            footprints[plan.key] = _union_faces(cut.geoms[fp])
-            outside_m2 = float(cut.area_m2[in_plan[plan.key] & ~cut.inside].sum())
-            if outside_m2 > 0:
-                msg = (f"Plan {plan.key} ({plan.label}): {outside_m2 / M2_PER_HA:,.2f} ha of "
-                       "its areas lie outside the municipal boundary; plan totals leave them "
-                       "out, per-area figures include them.")
-                warnings.append(msg)
-                log.warning(msg)
-            in_fp = fp[clipped.region]
-            measured[plan.key] = (float(cut.area_m2[fp].sum()),
-                                  {c: float(clipped.area_m2[in_fp & (piece_class == c)].sum())
-                                   for c in classes})
-            frame = areas.copy()
-            frame["area_ha"] = shapely.area(areas.geometry.array.to_numpy()) / M2_PER_HA
-            frame["agricultural_ha"] = per_area.sum(axis=1)
-            for k, col in enumerate(cls_cols.values()):
-                frame[col] = per_area[:, k]
-            frame["share"] = [ratio(a, d) for a, d in zip(frame["agricultural_ha"],
-                                                          frame["area_ha"], strict=True)]
-            frame["status"] = statuses[plan.key]["status"].to_numpy()
-            frame["matched_area_id"] = statuses[plan.key]["matched_area_id"].to_numpy()
-            area_frames.append(frame)
-            piece_frames.append(pieces_frame(coverage, merge_by_piece(clipped, fp),
-                                             plan=plan.key))
+            measured[plan.key] = _measure_plan(plan, areas_by_plan[plan.key], statuses[plan.key],
+                                               cut, coverages[role], face_clips[role], classes,
+                                               warnings)
 
-        base = config.baseline
         change_m2: dict[str, dict[str, float]] = {}
         change_frames = []
-        fp_base = footprint_faces[base.key]
+        fp_base = cut.footprint[base.key]
         base_role = config.agricultural_for(base).role
         for plan in config.plans:
             if plan.key == base.key:
                 continue
-            fp = footprint_faces[plan.key]
+            fp = cut.footprint[plan.key]
             role = config.agricultural_for(plan).role
-            kinds = {
+            kinds = {  # newly designated and kept on the plan's layer, released on the base's
                 "newly_designated": (role, fp & ~fp_base),
                 "released": (base_role, fp_base & ~fp),
                 "kept": (role, fp & fp_base),
@@ -444,8 +482,10 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     plans: dict[str, dict] = {}
     for plan in config.plans:
         role = config.agricultural_for(plan).role
+        m = measured[plan.key]
         plans[plan.key] = {"label": plan.label, "n_areas": len(areas_by_plan[plan.key]),
-                           **plan_figures(*measured[plan.key], municipal_m2[role]),
+                           **plan_figures(m.development_m2, m.agricultural_m2_by_class,
+                                          municipal_m2[role]),
                            "agricultural_layer": role}
     comparisons: dict[str, dict] = {}
     for key, m2 in change_m2.items():
@@ -464,6 +504,9 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         comparisons[last]["areas_removed"] = int((statuses[base.key]["status"] == "removed")
                                                  .sum())
 
+    footprints = {key: m.footprint for key, m in measured.items()}
+    area_frames = [m.areas for m in measured.values()]
+    piece_frames = [m.pieces for m in measured.values()]
     areas_gdf = gpd.GeoDataFrame(pd.concat(area_frames, ignore_index=True), crs=ANALYSIS_CRS)
     footprints_gdf = gpd.GeoDataFrame(
         {"plan": list(footprints), "development_area_ha": [plans[k]["development_area_ha"]
