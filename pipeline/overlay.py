@@ -278,7 +278,7 @@ def area_within(pieces: np.ndarray, tree: shapely.STRtree, region: BaseGeometry)
     Only the pieces that meet the region's edge are intersected. A piece whose bounding
     box meets no edge lies, box and all, wholly inside or outside: the centre of its box
     decides. A single-part piece near an edge but not meeting it is decided by one of
-    its vertices; a multi-part one is intersected.
+    its vertices; a multi-part one is intersected. Prepares `region`.
     """
     if len(pieces) == 0 or region is None or region.is_empty:
         return 0.0

@@ -4,10 +4,10 @@ Shapely releases the GIL while GEOS works, so the chunks of one call run on sepa
 cores (shapely's docs: "Multithreading"). Two rules keep this safe:
 
 - arrays are only read, never written, while the threads run;
-- a prepared geometry builds its indexes lazily and is not safe to use from two
-  threads at once (libgeos/geos#825), so when an argument holds prepared geometries
-  the caller passes `keys` (sorted, e.g. the region index of each pair) and equal
-  keys stay in one chunk.
+- no predicate gets a prepared geometry through here: a prepared geometry builds its
+  indexes lazily and is not safe to use from two threads at once (libgeos/geos#825).
+  Set operations such as `intersection` do not use the preparation, so prepared
+  arguments are fine there.
 
 Results are identical to the single call: chunks are joined in order.
 """
@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-MIN_CHUNK = 1024  # elements; below this, threads cost more than they save
+MIN_CHUNK = 1024  # elements per thread; below this, threads cost more than they save
 
 
 def workers() -> int:
@@ -34,34 +34,14 @@ def workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _splits(n: int, parts: int, keys: np.ndarray | None) -> list[int]:
-    """Chunk boundaries 0 = s0 < s1 < … < sk = n, moved so that no key straddles two chunks."""
-    bounds = [round(n * k / parts) for k in range(parts + 1)]
-    if keys is not None:
-        keys = np.asarray(keys)
-        # move each inner boundary forward to the first element of a new key
-        bounds = [0, *(int(np.searchsorted(keys, keys[b], side="left")) if b < n else n
-                       for b in bounds[1:-1]), n]
-        bounds = sorted(set(bounds))
-    return bounds
-
-
-def elementwise(func: Callable[..., np.ndarray], *arrays: np.ndarray,
-                keys: np.ndarray | None = None, **kwargs) -> np.ndarray:
-    """`func(*arrays, **kwargs)` for equal-length 1-d arrays, computed in chunks in threads.
-
-    `keys` (sorted, same length) keeps equal keys in one chunk; pass it when an argument
-    holds prepared geometries that repeat (see module docstring).
-    """
+def elementwise(func: Callable[..., np.ndarray], *arrays: np.ndarray, **kwargs) -> np.ndarray:
+    """`func(*arrays, **kwargs)` for equal-length 1-d arrays, computed in chunks in threads."""
     n = len(arrays[0])
     parts = min(workers(), n // MIN_CHUNK)
     if parts < 2:
         return func(*arrays, **kwargs)
-    bounds = _splits(n, parts, keys)
-    if len(bounds) < 3:
-        return func(*arrays, **kwargs)
-    with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
-        results = list(pool.map(
-            lambda s: func(*(a[s[0]:s[1]] for a in arrays), **kwargs),
-            zip(bounds[:-1], bounds[1:], strict=True)))
+    bounds = np.linspace(0, n, parts + 1).round().astype(int)
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        results = list(pool.map(lambda s: func(*(a[s[0]:s[1]] for a in arrays), **kwargs),
+                                zip(bounds[:-1], bounds[1:], strict=True)))
     return np.concatenate(results)

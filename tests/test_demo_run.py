@@ -105,10 +105,13 @@ def test_demo_has_the_designed_features(demo_project):
     assert blocks["cleaning"]["repaired"] == 2  # the generator's two bow-tie blocks
 
 
-def test_rerun_is_byte_identical(demo_project):
+@pytest.mark.parametrize("threads", ["", "1"])
+def test_rerun_is_byte_identical(demo_project, monkeypatch, threads):
+    """The same inputs give the same bytes, also with the vectorised calls in one thread."""
     out = demo_project / "data/processed"
     first = {n: hashlib.sha256((out / n).read_bytes()).hexdigest()
              for n in ("summary.json", "areas.csv")}
+    monkeypatch.setenv("OPJORD_THREADS", threads)
     assert main(["analyse", "--config", str(demo_project / "opjord.toml"), "-q"]) == 0
     assert first == {n: hashlib.sha256((out / n).read_bytes()).hexdigest()
                      for n in ("summary.json", "areas.csv")}

@@ -166,14 +166,6 @@ def test_elementwise_in_chunks_equals_one_call(monkeypatch):
     assert areas == pytest.approx([1.0] * 20)
 
 
-def test_chunks_keep_equal_keys_together():
-    keys = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
-    bounds = parallel._splits(len(keys), 3, keys)
-    assert bounds[0] == 0 and bounds[-1] == len(keys)
-    for start in bounds[1:-1]:
-        assert keys[start - 1] != keys[start]  # no key straddles two chunks
-
-
 def test_workers_honours_opjord_threads(monkeypatch):
     monkeypatch.setenv("OPJORD_THREADS", "3")
     assert parallel.workers() == 3
