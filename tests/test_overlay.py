@@ -7,6 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from conftest import X0, Y0, box
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -58,6 +59,24 @@ def test_faces_leave_out_holes_and_mark_the_boundary():
     assert cut.area_m2.sum() == pytest.approx(80_000)  # the 10 000 m² hole is no face
     assert cut.area_m2[cut.inside].sum() == pytest.approx(40_000)
     assert cut.area_m2[~cut.inside].sum() == pytest.approx(40_000)
+
+
+def test_faces_with_nearly_coincident_and_touching_edges():
+    """A later plan's area moved by a micrometre, an area touching it, a boundary with a
+    hole: the faces still add up to each area and to the union."""
+    star = polygon([(0, 0), (300, 40), (260, 310), (120, 180), (-30, 260)])
+    moved = shapely.affinity.translate(star, 1e-6, -1e-6)
+    touching = polygon([(300, 40), (500, 40), (500, 300), (260, 310)])
+    boundary = polygon([(-100, -100), (600, -100), (600, 400), (-100, 400)],
+                       [(100, 100), (200, 100), (200, 150), (100, 150)])
+    regions = np.array([star, moved, touching], dtype=object)
+    cut = faces(regions, boundary)
+    for k, g in enumerate(regions):
+        assert cut.area_m2[cut.of(np.array([k]))].sum() == pytest.approx(g.area, rel=1e-9)
+    union = shapely.union_all(regions)
+    assert cut.area_m2.sum() == pytest.approx(union.area, rel=1e-9)
+    assert cut.area_m2[cut.inside].sum() == pytest.approx(union.intersection(boundary).area,
+                                                          rel=1e-9)
 
 
 def test_faces_of_nothing():
