@@ -304,10 +304,32 @@ def area_within(pieces: np.ndarray, tree: shapely.STRtree, region: BaseGeometry)
         first = xy[np.searchsorted(index, np.arange(len(close)))]
         hit = shapely.intersects_xy(region, first[:, 0], first[:, 1])
         inside_m2 += shapely.area(pieces[close[hit]]).sum()
-    repeated = np.empty(int(exact.sum()), dtype=object)
-    repeated[:] = region
-    clipped = polygonal(elementwise(shapely.intersection, pieces[exact], repeated))
+    # Intersect with small tiles of the region, not the whole of it: each intersection
+    # then costs the vertices near the piece, not all of a detailed coastline's.
+    tiles = tiles_of(region)
+    k, t = shapely.STRtree(tiles).query(pieces[exact], predicate="intersects")
+    clipped = polygonal(elementwise(shapely.intersection, pieces[exact][k], tiles[t]))
     return float(inside_m2 + shapely.area(clipped).sum())
+
+
+def tiles_of(region: BaseGeometry, max_vertices: int = 1000) -> np.ndarray:
+    """The region cut into interior-disjoint tiles of at most ~`max_vertices` vertices each,
+    by splitting its bounding box into quadrants until every part is small enough."""
+    out = []
+    stack = [(region, shapely.bounds(region))]
+    while stack:
+        geom, (x0, y0, x1, y1) = stack.pop()
+        if geom.is_empty:
+            continue
+        if shapely.get_num_coordinates(geom) <= max_vertices or max(x1 - x0, y1 - y0) < 1.0:
+            out.append(geom)
+            continue
+        xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+        for box in ((x0, y0, xm, ym), (xm, y0, x1, ym), (x0, ym, xm, y1), (xm, ym, x1, y1)):
+            part = polygonal(np.array([shapely.intersection(geom, shapely.box(*box))],
+                                      dtype=object))[0]
+            stack.append((part, box))
+    return np.array(out, dtype=object)
 
 
 def merge_by_piece(clipped: Clipped, keep: np.ndarray) -> Clipped:

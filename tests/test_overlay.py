@@ -20,6 +20,7 @@ from pipeline.overlay import (
     clip,
     faces,
     merge_by_piece,
+    tiles_of,
     unions_of_coverages,
 )
 
@@ -123,6 +124,19 @@ def test_area_of_coverage_with_a_block_swallowed_near_an_edge():
     assert area_of_coverage(frame, "agoslag", ("Åker", "Bete"), triangle) == \
         pytest.approx(2_500)
     assert area_of_coverage(frame, "agoslag", ("Åker",), None) == pytest.approx(2_500)
+
+
+def test_a_detailed_region_is_cut_into_small_tiles():
+    # a disc with 4 000 vertices (a detailed coastline) and blocks across its edge
+    disc = shapely.Point(X0 + 500, Y0 + 500).buffer(400, quad_segs=1000)
+    tiles = tiles_of(disc, max_vertices=300)
+    assert len(tiles) > 4 and shapely.get_num_coordinates(tiles).max() <= 300
+    assert shapely.area(tiles).sum() == pytest.approx(disc.area, rel=1e-12)
+    assert shapely.area(shapely.union_all(tiles)) == pytest.approx(disc.area, rel=1e-12)
+    blocks = [(x, y, x + 120, y + 90) for x in range(0, 1000, 130) for y in range(0, 1000, 100)]
+    cov = coverage_of(*blocks)
+    expected = sum(shapely.intersection(box(*b), disc).area for b in blocks)
+    assert within(cov, disc) == pytest.approx(expected, rel=1e-12)
 
 
 def test_merge_by_piece_joins_a_piece_cut_by_faces():
