@@ -124,6 +124,19 @@ def test_outputs_open_for_planners(demo_project):
                       "released", "kept", "boundary"}
     with pd.ExcelFile(out / "opjord.xlsx") as xlsx:
         check_workbook(xlsx, _summary(demo_project))
+    # one row per block and plan (pieces cut by several faces are joined again), and the
+    # rows add up to the plan's figure
+    s = _summary(demo_project)
+    pieces = gpd.read_file(out / "analysis.gpkg", layer="agricultural_in_areas")
+    for key, plan in s["plans"].items():
+        mine = pieces[pieces["plan"] == key]
+        assert not mine["blockid"].duplicated().any()
+        assert mine["area_ha"].sum() == pytest.approx(plan["agricultural_ha"], rel=1e-9)
+    for kind in ("newly_designated", "released", "kept"):
+        layer = gpd.read_file(out / "analysis.gpkg", layer=kind)
+        assert not layer["blockid"].duplicated().any()
+        assert layer["area_ha"].sum() == pytest.approx(
+            s["comparisons"]["op2025"][f"{kind}_ha"], rel=1e-9)
 
 
 def check_workbook(xlsx: pd.ExcelFile, s: dict) -> None:
