@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from pipeline import ANALYSIS_CRS
+from pipeline import ANALYSIS_CRS, fmt
 from pipeline.clean import CleanReport, clean_polygons, polygonal
 from pipeline.config import AgriculturalSource, Config, PlanConfig, VectorSource
 from pipeline.errors import InputError, Problems
@@ -51,6 +51,8 @@ from pipeline.read import SourceInfo, check_class_values, inspect_source, read_s
 
 log = logging.getLogger(__name__)
 
+# Words of the warning for areas outside the boundary, which the report looks for.
+OUTSIDE_BOUNDARY = "utanför kommungränsen"
 DEMO_MARKER = "DEMODATA.txt"  # a folder holding this file holds synthetic demo data
 CHANGE_KINDS = ("newly_designated", "released", "kept")
 
@@ -286,8 +288,8 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
         areas_by_plan[plan.key], cleaning[plan.source.role] = read_plan_areas(
             plan, infos[plan.source.role])
         if areas_by_plan[plan.key].empty:
-            msg = (f"Plan {plan.key} ({plan.label}): {plan.source.path.name} has no development "
-                   "areas, so its share is null (not 0).")
+            msg = (f"Plan {plan.key} ({plan.label}): {plan.source.path.name} innehåller inga "
+                   "utvecklingsområden, så planens andel saknas (null, inte 0).")
             warnings.append(msg)
             log.warning(msg)
 
@@ -394,9 +396,9 @@ def _measure_plan(plan: PlanConfig, areas: gpd.GeoDataFrame, status: pd.DataFram
     fp = cut.footprint[plan.key]
     outside_m2 = float(f.area_m2[cut.in_plan[plan.key] & ~f.inside].sum())
     if outside_m2 > 0:
-        msg = (f"Plan {plan.key} ({plan.label}): {outside_m2 / M2_PER_HA:,.2f} ha of its areas "
-               "lie outside the municipal boundary; plan totals leave them out, per-area "
-               "figures include them.")
+        msg = (f"Plan {plan.key} ({plan.label}): {fmt.hectares(outside_m2 / M2_PER_HA, 2)} av "
+               f"planens utvecklingsområden ligger {OUTSIDE_BOUNDARY}; de räknas inte i planens "
+               "totalsiffror men ingår i siffrorna per område.")
         warnings.append(msg)
         log.warning(msg)
     in_fp = fp[clipped.region]

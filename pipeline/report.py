@@ -43,6 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import fmt
+from pipeline.analyse import OUTSIDE_BOUNDARY
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.export import AREAS_CSV, GPKG, SCHEMA, SUMMARY, staged
@@ -725,7 +726,7 @@ def _method(doc: _Doc, data: ReportData) -> None:
                   ["Indata", *(CLEANING_SV[f] for f in fields_)],
                   [[role_sv(i["role"], data), *(_int(i["cleaning"].get(f)) for f in fields_)]
                    for i in inputs], numeric=range(1, len(fields_) + 1))
-    outside = [w for w in s.get("warnings", []) if "outside the municipal boundary" in w]
+    outside = [w for w in s.get("warnings", []) if OUTSIDE_BOUNDARY in w]
     if outside:
         doc.add(Para(["Delar av utvecklingsområden som ligger utanför kommungränsen räknas inte "
                       "i planernas totalsiffror, men ingår i siffrorna per område (se "
@@ -836,7 +837,7 @@ def _sources(doc: _Doc, data: ReportData, field_blocks: bool, report_dir: Path) 
         doc.add(Para(["Webbkartan med samma resultat: ", Link("öppna webbkartan", href), "."]))
     warnings = s.get("warnings", [])
     if warnings:
-        doc.add(Para(["Analysens varningar (ordagrant från ", Code(SUMMARY), ", på engelska):"]))
+        doc.add(Para(["Analysens varningar (ordagrant från ", Code(SUMMARY), "):"]))
         doc.add(Bullets([[Code(w)] for w in warnings]))
 
 

@@ -353,19 +353,19 @@ def _warnings(info: RasterInfo, z: ZonalFigures, analysis, n_areas: int) -> list
     out = []
     absent = [c for c in lc.agricultural_codes if c not in z.values_found]
     if absent:
-        shown = ", ".join(str(v) for v in sorted(z.values_found)[:30]) or "none"
-        out.append(f"{lc.path.name}: the agricultural code(s) {', '.join(map(str, absent))} of "
-                   f"[landcover] `agricultural_codes` never occur inside the development areas "
-                   f"(values found there: {shown}); raster figures count them as 0 ha. Check "
-                   "the codes against the raster's code list (NMD: 3 = åkermark).")
+        shown = ", ".join(str(v) for v in sorted(z.values_found)[:30]) or "inga"
+        out.append(f"{lc.path.name}: jordbrukskoden/-koderna {', '.join(map(str, absent))} i "
+                   f"[landcover] `agricultural_codes` förekommer aldrig inom "
+                   f"utvecklingsområdena (värden där: {shown}); rastersiffrorna räknar dem som "
+                   "0 ha. Kontrollera koderna mot rastrets kodlista (NMD: 3 = åkermark).")
     nodata_ha = float(z.nodata_m2[:n_areas].sum()) / M2_PER_HA
     if nodata_ha > 0:
         n_with = int((z.nodata_m2[:n_areas] > 0).sum())
-        rule = ("left out of the denominator (exclude_nodata = true)" if lc.exclude_nodata
-                else "counted as not agricultural")
-        out.append(f"{lc.path.name}: {fmt.hectares(nodata_ha, 2)} of {n_with} development area(s) "
-                   f"have no raster data (nodata pixels or outside the raster); {rule}. See "
-                   "landcover_nodata_ha in areas.csv.")
+        rule = ("den ytan räknas inte i nämnaren (exclude_nodata = true)" if lc.exclude_nodata
+                else "den ytan räknas som annat än jordbruksmark")
+        out.append(f"{lc.path.name}: {fmt.hectares(nodata_ha, 2)} i {n_with} "
+                   f"utvecklingsområde(n) saknar rasterdata (nodata-pixlar eller utanför "
+                   f"rastret); {rule}. Se landcover_nodata_ha i areas.csv.")
     return out
 
 

@@ -213,7 +213,7 @@ def test_cli_figures_per_area_plan_and_comparison(project, capsys):
     b3 = csv[(csv.plan == "op2025") & (csv.area_id == "B3")].iloc[0]
     assert b3["landcover_nodata_ha"] == pytest.approx(0.75, abs=1e-9)  # beyond the raster
     assert "Jämförelse med marktäckedata" in out and "ÖP 2017" in out
-    assert "varning" in err and "no raster data" in err
+    assert "varning" in err and "saknar rasterdata" in err
 
 
 def test_cli_exclude_nodata(project, capsys):
@@ -263,8 +263,8 @@ def test_cli_absent_codes_warn(project, capsys):
     edit_config(project, "agricultural_codes = [3]", "agricultural_codes = [3, 77]")
     code, s, _, err = _run(project, capsys)
     assert code == 0, err
-    assert any("code(s) 77 of" in w and "never occur" in w for w in s["warnings"])
-    assert "never occur" in err
+    assert any("-koderna 77 i" in w and "förekommer aldrig" in w for w in s["warnings"])
+    assert "förekommer aldrig" in err
     assert s["plans"]["op2017"]["landcover"]["agricultural_ha"] == pytest.approx(8.0, abs=1e-9)
 
 
