@@ -192,13 +192,6 @@ def unions_of_coverages(groups: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def parts(geom: BaseGeometry) -> np.ndarray:
-    """The polygons of a (multi)polygon, as an array (empty for an empty geometry)."""
-    if geom is None or geom.is_empty:
-        return np.empty(0, dtype=object)
-    return shapely.get_parts(geom)
-
-
 def overlap_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (i, j) of a[i] and b[j] whose interiors overlap, with the overlap area (m²)."""
     a = np.asarray(a, dtype=object)
