@@ -470,7 +470,7 @@ for role, source in agricultural_sources(config).items():
 times = []
 for _ in range(repeat):
     t = time.perf_counter()
-    analyse_frames(config, areas, farmland, boundary)
+    analyse_frames(config, areas, farmland, boundary).plans  # .plans waits for every figure
     times.append(time.perf_counter() - t)
 n_blocks = len(next(iter(farmland.values())))
 print("RESULT " + " ".join(f"{x:.3f}" for x in times) + f" blocks={n_blocks}")

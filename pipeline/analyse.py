@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,8 +58,23 @@ CHANGE_KINDS = ("newly_designated", "released", "kept")
 
 
 @dataclass
+class Figures:
+    """The summary figures, which wait for the municipal total |F ∩ M|."""
+
+    plans: dict[str, dict]  # summary figures per plan key
+    comparisons: dict[str, dict]  # per later plan key
+    municipal_agricultural_ha: dict[str, float]  # per agricultural layer role
+
+
+@dataclass
 class Analysis:
-    """Everything the analysis computed; geometries in EPSG:3006, areas in ha, shares 0–1."""
+    """Everything the analysis computed; geometries in EPSG:3006, areas in ha, shares 0–1.
+
+    The layers are ready when `analyse_frames` returns; `figures` may still be computing
+    in a worker thread (the municipal total needs the whole agricultural layer), so the
+    GeoPackage can be written meanwhile. `plans`, `comparisons` and
+    `municipal_agricultural_ha` wait for it on first use and re-raise its errors.
+    """
 
     config: Config
     demo: bool
@@ -70,15 +85,25 @@ class Analysis:
     footprints: gpd.GeoDataFrame  # one row per plan: its footprint D_p
     pieces: gpd.GeoDataFrame  # agricultural pieces inside each plan's footprint
     changes: gpd.GeoDataFrame  # newly designated / released / kept pieces per later plan
-    plans: dict[str, dict]  # summary figures per plan key
-    comparisons: dict[str, dict]  # per later plan key
-    municipal_agricultural_ha: dict[str, float]  # per agricultural layer role
+    figures: Future[Figures]
     warnings: list[str] = field(default_factory=list)
     extra_inputs: list[dict] = field(default_factory=list)  # non-vector inputs (the raster)
 
     @property
     def classes(self) -> tuple[str, ...]:
         return self.config.agricultural_land.classes
+
+    @property
+    def plans(self) -> dict[str, dict]:
+        return self.figures.result().plans
+
+    @property
+    def comparisons(self) -> dict[str, dict]:
+        return self.figures.result().comparisons
+
+    @property
+    def municipal_agricultural_ha(self) -> dict[str, float]:
+        return self.figures.result().municipal_agricultural_ha
 
 
 def is_demo(paths: list[Path]) -> bool:
@@ -420,6 +445,64 @@ def _measure_plan(plan: PlanConfig, areas: gpd.GeoDataFrame, status: pd.DataFram
                                   for c in classes})
 
 
+@dataclass
+class _Overlay:
+    """Everything measured on the faces; none of it needs the municipal total."""
+
+    statuses: dict[str, pd.DataFrame]  # per plan: status and matched id of each area
+    rules: dict[str, str]  # per later plan: how areas were matched with the baseline's
+    measured: dict[str, _PlanMeasure]
+    change_m2: dict[str, dict[str, float]]  # per later plan and change kind
+    change_frames: list[gpd.GeoDataFrame]
+
+
+def _overlay(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
+             farmland: dict[str, gpd.GeoDataFrame], boundary: BaseGeometry | None,
+             warnings: list[str]) -> _Overlay:
+    """Faces, local coverage, one clip, per-plan measures and the change layers."""
+    classes = config.agricultural_land.classes
+    sources = agricultural_sources(config)
+    base = config.baseline
+    statuses, rules = _area_status(config, areas_by_plan)
+    cut = _plan_faces(config, areas_by_plan, boundary)
+    # Only the agricultural features near a face matter for the areas; each is still
+    # resolved against the whole layer. One clip to the faces serves every figure.
+    coverages = {role: build_coverage(farmland[role], sources[role].class_column,
+                                      sources[role].classes, near=cut.faces.geoms)
+                 for role in {config.agricultural_for(p).role for p in config.plans}}
+    face_clips = {role: clip(coverage, cut.faces.geoms)
+                  for role, coverage in coverages.items()}
+    measured = {}
+    for plan in config.plans:
+        role = config.agricultural_for(plan).role
+        measured[plan.key] = _measure_plan(plan, areas_by_plan[plan.key], statuses[plan.key],
+                                           cut, coverages[role], face_clips[role], classes,
+                                           warnings)
+
+    change_m2: dict[str, dict[str, float]] = {}
+    change_frames = []
+    fp_base = cut.footprint[base.key]
+    base_role = config.agricultural_for(base).role
+    for plan in config.plans:
+        if plan.key == base.key:
+            continue
+        fp = cut.footprint[plan.key]
+        role = config.agricultural_for(plan).role
+        kinds = {  # newly designated and kept on the plan's layer, released on the base's
+            "newly_designated": (role, fp & ~fp_base),
+            "released": (base_role, fp_base & ~fp),
+            "kept": (role, fp & fp_base),
+        }
+        change_m2[plan.key] = {}
+        for kind, (kind_role, which) in kinds.items():
+            merged = merge_by_piece(face_clips[kind_role], which)
+            change_m2[plan.key][kind] = float(merged.area_m2.sum())
+            change_frames.append(pieces_frame(coverages[kind_role], merged, plan=plan.key,
+                                              baseline=base.key, change=kind))
+    return _Overlay(statuses=statuses, rules=rules, measured=measured, change_m2=change_m2,
+                    change_frames=change_frames)
+
+
 def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
                    farmland: dict[str, gpd.GeoDataFrame], boundary: BaseGeometry | None, *,
                    warnings: list[str] | None = None) -> Analysis:
@@ -430,57 +513,51 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     (`agricultural_sources`), with their class column and source attributes.
     """
     warnings = list(warnings or [])
-    classes = config.agricultural_land.classes
     sources = agricultural_sources(config)
-    base = config.baseline
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="opjord-municipal") as pool:
-        # |F ∩ M| is the only figure that needs the coverage of the whole layer: it is
-        # computed in a thread beside the rest (its GEOS work releases the GIL).
+    # |F ∩ M| is the only figure that needs the coverage of the whole layer: it is computed
+    # in a worker thread beside the rest (its GEOS work releases the GIL), and the figures
+    # that use it are finished there too, so the layers can be written meanwhile.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opjord-municipal")
+    try:
         totals = {role: pool.submit(_municipal_m2, farmland[role], source, boundary)
                   for role, source in sources.items()}
-        t = time.perf_counter()
-        statuses, rules = _area_status(config, areas_by_plan)
-        cut = _plan_faces(config, areas_by_plan, boundary)
-        # Only the agricultural features near a face matter for the areas; each is still
-        # resolved against the whole layer. One clip to the faces serves every figure.
-        coverages = {role: build_coverage(farmland[role], sources[role].class_column,
-                                          sources[role].classes, near=cut.faces.geoms)
-                     for role in {config.agricultural_for(p).role for p in config.plans}}
-        face_clips = {role: clip(coverage, cut.faces.geoms)
-                      for role, coverage in coverages.items()}
-        measured = {}
-        for plan in config.plans:
-            role = config.agricultural_for(plan).role
-            measured[plan.key] = _measure_plan(plan, areas_by_plan[plan.key], statuses[plan.key],
-                                               cut, coverages[role], face_clips[role], classes,
-                                               warnings)
+        done = _overlay(config, areas_by_plan, farmland, boundary, warnings)
+        figures = pool.submit(_figures, config, areas_by_plan, done, totals, start)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=False)  # the worker finishes what was submitted, then ends
+    log.info("Overlay and indicators for %d plans in %.2f s (the municipal total may still "
+             "be running)", len(config.plans), time.perf_counter() - start)
 
-        change_m2: dict[str, dict[str, float]] = {}
-        change_frames = []
-        fp_base = cut.footprint[base.key]
-        base_role = config.agricultural_for(base).role
-        for plan in config.plans:
-            if plan.key == base.key:
-                continue
-            fp = cut.footprint[plan.key]
-            role = config.agricultural_for(plan).role
-            kinds = {  # newly designated and kept on the plan's layer, released on the base's
-                "newly_designated": (role, fp & ~fp_base),
-                "released": (base_role, fp_base & ~fp),
-                "kept": (role, fp & fp_base),
-            }
-            change_m2[plan.key] = {}
-            for kind, (kind_role, which) in kinds.items():
-                merged = merge_by_piece(face_clips[kind_role], which)
-                change_m2[plan.key][kind] = float(merged.area_m2.sum())
-                change_frames.append(pieces_frame(coverages[kind_role], merged, plan=plan.key,
-                                                  baseline=base.key, change=kind))
-        log.info("Overlay and indicators for %d plans in %.2f s", len(config.plans),
-                 time.perf_counter() - t)
-        municipal_m2 = {role: total.result() for role, total in totals.items()}
-    log.info("Analysis of the frames in %.2f s", time.perf_counter() - start)
+    measured = done.measured
+    area_frames = [m.areas for m in measured.values()]
+    piece_frames = [m.pieces for m in measured.values()]
+    areas_gdf = gpd.GeoDataFrame(pd.concat(area_frames, ignore_index=True), crs=ANALYSIS_CRS)
+    footprints_gdf = gpd.GeoDataFrame(
+        {"plan": list(measured),
+         "development_area_ha": [m.development_m2 / M2_PER_HA for m in measured.values()]},
+        geometry=[m.footprint for m in measured.values()], crs=ANALYSIS_CRS)
+    empty_pieces = gpd.GeoDataFrame({"plan": []}, geometry=[], crs=ANALYSIS_CRS)
+    pieces = (pd.concat(piece_frames, ignore_index=True) if piece_frames else empty_pieces)
+    changes = (pd.concat(done.change_frames, ignore_index=True) if done.change_frames
+               else empty_pieces)
+    return Analysis(config=config, demo=False, infos={}, cleaning={}, boundary=boundary,
+                    areas=areas_gdf, footprints=footprints_gdf,
+                    pieces=gpd.GeoDataFrame(pieces, crs=ANALYSIS_CRS),
+                    changes=gpd.GeoDataFrame(changes, crs=ANALYSIS_CRS), figures=figures,
+                    warnings=warnings)
 
+
+def _figures(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame], done: _Overlay,
+             totals: dict[str, Future[float]], start: float) -> Figures:
+    """The plan and comparison figures, once the municipal totals (m²) are known."""
+    measured, statuses = done.measured, done.statuses
+    municipal_m2 = {role: total.result() for role, total in totals.items()}
+    log.info("Analysis of the frames in %.2f s (all figures, municipal total included)",
+             time.perf_counter() - start)
+    base = config.baseline
     plans: dict[str, dict] = {}
     for plan in config.plans:
         role = config.agricultural_for(plan).role
@@ -490,13 +567,13 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
                                           municipal_m2[role]),
                            "agricultural_layer": role}
     comparisons: dict[str, dict] = {}
-    for key, m2 in change_m2.items():
+    for key, m2 in done.change_m2.items():
         status = statuses[key]["status"]
         comparisons[key] = {
             "baseline": base.key,
             **compare(plans[key], plans[base.key], newly_m2=m2["newly_designated"],
                       released_m2=m2["released"], kept_m2=m2["kept"]),
-            "area_matching": rules[key],
+            "area_matching": done.rules[key],
             "areas_new": int((status == "new").sum()),
             "areas_kept": int((status == "kept").sum()),
             "areas_changed": int((status == "changed").sum()),
@@ -505,25 +582,8 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     if last in comparisons:
         comparisons[last]["areas_removed"] = int((statuses[base.key]["status"] == "removed")
                                                  .sum())
-
-    footprints = {key: m.footprint for key, m in measured.items()}
-    area_frames = [m.areas for m in measured.values()]
-    piece_frames = [m.pieces for m in measured.values()]
-    areas_gdf = gpd.GeoDataFrame(pd.concat(area_frames, ignore_index=True), crs=ANALYSIS_CRS)
-    footprints_gdf = gpd.GeoDataFrame(
-        {"plan": list(footprints), "development_area_ha": [plans[k]["development_area_ha"]
-                                                           for k in footprints]},
-        geometry=list(footprints.values()), crs=ANALYSIS_CRS)
-    empty_pieces = gpd.GeoDataFrame({"plan": []}, geometry=[], crs=ANALYSIS_CRS)
-    pieces = (pd.concat(piece_frames, ignore_index=True) if piece_frames else empty_pieces)
-    changes = (pd.concat(change_frames, ignore_index=True) if change_frames else empty_pieces)
-    return Analysis(config=config, demo=False, infos={}, cleaning={}, boundary=boundary,
-                    areas=areas_gdf, footprints=footprints_gdf,
-                    pieces=gpd.GeoDataFrame(pieces, crs=ANALYSIS_CRS),
-                    changes=gpd.GeoDataFrame(changes, crs=ANALYSIS_CRS), plans=plans,
-                    comparisons=comparisons,
-                    municipal_agricultural_ha={k: v / M2_PER_HA for k, v in municipal_m2.items()},
-                    warnings=warnings)
+    return Figures(plans=plans, comparisons=comparisons,
+                   municipal_agricultural_ha={k: v / M2_PER_HA for k, v in municipal_m2.items()})
 
 
 def describe_sources(config: Config) -> list[str]:

@@ -81,8 +81,9 @@ def cmd_analyse(config: Config, args: argparse.Namespace) -> list[Path]:
     from pipeline.export import build_summary, write_outputs
 
     analysis = analyse(config)
+    outputs = write_outputs(analysis, config.output.processed)
     args.summary = build_summary(analysis)
-    return write_outputs(analysis, config.output.processed, args.summary)
+    return outputs
 
 
 def cmd_map(config: Config, args: argparse.Namespace) -> list[Path]:

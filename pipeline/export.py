@@ -206,15 +206,14 @@ def _sheet_name(label: str, used: set[str]) -> str:
     return name
 
 
-def write_xlsx(analysis: Analysis, path: Path) -> None:
-    """opjord.xlsx: a summary sheet and one sheet per plan, Swedish headers."""
-    classes = analysis.classes
+def _summary_table(analysis: Analysis) -> pd.DataFrame:
+    """The summary sheet's rows: one per plan, Swedish headers (waits for the figures)."""
     rows = []
     for key, p in analysis.plans.items():
         row = {"Plan": p["label"], "Antal utvecklingsområden": p["n_areas"],
                "Utvecklingsområden (ha)": p["development_area_ha"],
                "Jordbruksmark (ha)": p["agricultural_ha"]}
-        for c in classes:
+        for c in analysis.classes:
             row[f"{c} (ha)"] = p["agricultural_ha_by_class"][c]
         row["Andel jordbruksmark"] = p["share"]
         row["Andel av kommunens jordbruksmark"] = p["share_of_municipal_agricultural_land"]
@@ -226,13 +225,21 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
         row["Målet uppfyllt"] = ({True: "Ja", False: "Nej", None: "–"}[comp["goal_met"]]
                                  if comp else "jämförelseplan")
         rows.append(row)
-    summary = pd.DataFrame(rows)
-    cls_cols = class_columns(classes)
+    return pd.DataFrame(rows)
+
+
+def write_xlsx(analysis: Analysis, path: Path) -> None:
+    """opjord.xlsx: a summary sheet and one sheet per plan, Swedish headers.
+
+    The plan sheets need only the areas, so they are filled first; the summary sheet
+    (the first one) last, as it waits for the municipal total.
+    """
+    config = analysis.config
     headers = {"area_id": "Område-id", "name": "Namn", "type": "Typ", "area_ha": "Areal (ha)",
                "agricultural_ha": "Jordbruksmark (ha)",
-               **{col: f"{c} (ha)" for c, col in cls_cols.items()},
+               **{col: f"{c} (ha)" for c, col in class_columns(analysis.classes).items()},
                "share": "Andel jordbruksmark",
-               "status": f"Status mot {analysis.plans[analysis.config.baseline.key]['label']}",
+               "status": f"Status mot {config.baseline.label}",
                "landcover_agricultural_ha": "Åkermark enligt marktäckedata (ha)",
                "landcover_share": "Andel åkermark enligt marktäckedata",
                "landcover_nodata_ha": "Utan marktäckedata (ha)"}
@@ -242,17 +249,17 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
         formats = {"pct": book.add_format({"num_format": "0.0%"}),
                    "ha": book.add_format({"num_format": "#,##0.00"}),
                    "header": book.add_format({"bold": True, "bottom": 1})}
-        sheet = book.add_worksheet("Sammanfattning")
-        sheet.write(0, 0, note)
-        _write_table(sheet, summary, formats, header_row=2)
+        first = book.add_worksheet("Sammanfattning")
         used = {"Sammanfattning"}
         all_areas = areas_table(analysis)
-        for key in analysis.plans:
-            table = all_areas[all_areas["plan"] == key].drop(columns=["plan"])
+        for plan in config.plans:
+            table = all_areas[all_areas["plan"] == plan.key].drop(columns=["plan"])
             table["status"] = table["status"].map(STATUS_SV).fillna("")
             table = table.rename(columns=headers)
-            sheet = book.add_worksheet(_sheet_name(analysis.plans[key]["label"], used))
+            sheet = book.add_worksheet(_sheet_name(plan.label, used))
             _write_table(sheet, table, formats, header_row=0)
+        first.write(0, 0, note)
+        _write_table(first, _summary_table(analysis), formats, header_row=2)
 
 
 def _cell_values(column: pd.Series) -> list:
@@ -286,14 +293,16 @@ def _format_sheet(sheet, columns, formats: dict, *, header_row: int) -> None:
 def write_outputs(analysis: Analysis, folder: Path, summary: dict | None = None) -> list[Path]:
     """Write summary.json, areas.csv, analysis.gpkg and opjord.xlsx to `folder` atomically.
 
+    The GeoPackage, the CSV and the workbook's plan sheets need only the layers, so they
+    are written while the municipal total may still be computing (`Analysis.figures`).
     `summary` is `build_summary(analysis)` when the caller already has it.
     """
-    summary_text = json.dumps(summary if summary is not None else build_summary(analysis),
-                              ensure_ascii=False, indent=2) + "\n"
-    table = areas_table(analysis)
     with staged(folder) as stage:
         write_gpkg(analysis, stage(GPKG))
+        areas_table(analysis).to_csv(stage(AREAS_CSV), index=False, encoding="utf-8",
+                                     lineterminator="\n")
         write_xlsx(analysis, stage(XLSX))
-        table.to_csv(stage(AREAS_CSV), index=False, encoding="utf-8", lineterminator="\n")
+        summary_text = json.dumps(summary if summary is not None else build_summary(analysis),
+                                  ensure_ascii=False, indent=2) + "\n"
         stage(SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
     return [folder / n for n in (SUMMARY, AREAS_CSV, GPKG, XLSX)]

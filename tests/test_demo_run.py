@@ -165,6 +165,30 @@ def test_failed_export_leaves_previous_outputs(demo_project, monkeypatch):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temp files left
 
 
+def test_failed_municipal_total_leaves_previous_outputs(demo_project, monkeypatch):
+    # The municipal total runs in a worker thread while the GeoPackage is being written;
+    # its error must still reach the CLI and undo the staged files.
+    import pipeline.analyse as analyse
+    out = demo_project / "data/processed"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    written = []
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("GEOS failed")
+    monkeypatch.setattr(analyse, "area_of_coverage", boom)
+    monkeypatch.setattr(analyse, "_figures", _spy(analyse._figures, written))
+    assert main(["analyse", "--config", str(demo_project / "opjord.toml"), "-q"]) == 1
+    assert written == ["called"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temp files left
+
+
+def _spy(func, calls: list):
+    def wrapped(*args, **kwargs):
+        calls.append("called")
+        return func(*args, **kwargs)
+    return wrapped
+
+
 def test_cli_run_prints_swedish_summary(demo_project, capsys):
     assert main(["run", "--config", str(demo_project / "opjord.toml")]) == 0
     out = capsys.readouterr().out
