@@ -478,7 +478,8 @@ print("RESULT " + " ".join(f"{x:.3f}" for x in times) + f" blocks={n_blocks}")
 
 
 def run_child(argv: list[str], log_path: Path) -> dict:
-    """Run a fresh process; wall time, peak RSS (MiB, from wait4) and its output."""
+    """Run a fresh process; wall time, CPU time (user + system), peak RSS (MiB, from wait4)
+    and its output."""
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                PYTHONHASHSEED="0", MPLBACKEND="Agg")
     with open(log_path, "w", encoding="utf-8") as log:
@@ -490,7 +491,8 @@ def run_child(argv: list[str], log_path: Path) -> dict:
     text = log_path.read_text(encoding="utf-8", errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{text[-3000:]}")
-    return {"wall_s": wall, "rss_mib": usage.ru_maxrss / 1024, "output": text}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "rss_mib": usage.ru_maxrss / 1024, "output": text}
 
 
 def _float(pattern: str, text: str) -> float | None:
@@ -598,17 +600,19 @@ def table(results: dict, facts: dict) -> str:
     rows.append("")
     rows.append("Inside the processes (min over runs, seconds):")
     rows.append("")
-    rows.append("| scale | opjord: analyse() | of which the overlay (analyse_frames) "
-                "| main thread: overlay + indicators | worker thread: municipal total "
-                "| blocks read | gpd: read (naive) | gpd: overlay+groupby (naive) "
-                "| gpd: read (bbox) | gpd: overlay+groupby (bbox) |")
-    rows.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows.append("| scale | opjord: CPU s | opjord: analyse() returns | overlay, every figure "
+                "(analyse_frames + worker) | main thread: overlay + indicators | worker thread: "
+                "municipal total | blocks read | gpd naive: CPU s | gpd: read (naive) "
+                "| gpd: overlay+groupby (naive) | gpd: read (bbox) | gpd: overlay+groupby (bbox) |")
+    rows.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, res in results.items():
         o = res["opjord"]
         rows.append(
-            f"| {name} | {_mm(o, 'analysis_s')[0]:.1f} | {_mm(o, 'frames_s')[0]:.2f} "
+            f"| {name} | {_mm(o, 'cpu_s')[0]:.1f} "
+            f"| {_mm(o, 'analysis_s')[0]:.1f} | {_mm(o, 'frames_s')[0]:.2f} "
             f"| {_mm(o, 'overlay_s')[0]:.2f} | {_mm(o, 'municipal_s')[0]:.1f} "
             f"| {o[0].get('blocks_read') or 0:,} "
+            f"| {_mm(res['gpd_naive'], 'cpu_s')[0]:.1f} "
             f"| {_mm(res['gpd_naive'], 'read_s')[0]:.2f} "
             f"| {_mm(res['gpd_naive'], 'overlay_s')[0]:.2f} "
             f"| {_mm(res['gpd_bbox'], 'read_s')[0]:.2f} "
