@@ -82,7 +82,7 @@ def cmd_analyse(config: Config, args: argparse.Namespace) -> list[Path]:
 
     analysis = analyse(config)
     outputs = write_outputs(analysis, config.output.processed)
-    args.summary = build_summary(analysis)
+    args.summary = build_summary(analysis)  # the same dict as summary.json (deterministic)
     return outputs
 
 

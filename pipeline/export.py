@@ -290,19 +290,17 @@ def _format_sheet(sheet, columns, formats: dict, *, header_row: int) -> None:
     sheet.freeze_panes(header_row + 1, 0)
 
 
-def write_outputs(analysis: Analysis, folder: Path, summary: dict | None = None) -> list[Path]:
+def write_outputs(analysis: Analysis, folder: Path) -> list[Path]:
     """Write summary.json, areas.csv, analysis.gpkg and opjord.xlsx to `folder` atomically.
 
     The GeoPackage, the CSV and the workbook's plan sheets need only the layers, so they
     are written while the municipal total may still be computing (`Analysis.figures`).
-    `summary` is `build_summary(analysis)` when the caller already has it.
     """
     with staged(folder) as stage:
         write_gpkg(analysis, stage(GPKG))
         areas_table(analysis).to_csv(stage(AREAS_CSV), index=False, encoding="utf-8",
                                      lineterminator="\n")
         write_xlsx(analysis, stage(XLSX))
-        summary_text = json.dumps(summary if summary is not None else build_summary(analysis),
-                                  ensure_ascii=False, indent=2) + "\n"
+        summary_text = json.dumps(build_summary(analysis), ensure_ascii=False, indent=2) + "\n"
         stage(SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
     return [folder / n for n in (SUMMARY, AREAS_CSV, GPKG, XLSX)]
