@@ -1,7 +1,9 @@
 """The analysis step: inspect, read, clean, overlay and compute every indicator.
 
 `analyse(config)` returns an `Analysis` holding every figure and layer that the
-export, map and report steps need; it writes nothing.
+export, map and report steps need; it writes nothing. The figures that use the
+municipal total may still be computing in a worker thread when it returns
+(`Analysis.figures`); reading them waits.
 """
 
 from __future__ import annotations
