@@ -243,7 +243,7 @@ display(Image(data=png, width=bredd))
 # [målrapporten](../reports/uppfoljning_3a.html) från dem, precis som `opjord run`.
 
 # %%
-skrivna = write_outputs(analysis, config.output.processed)
+skrivna = write_outputs(analysis)
 skrivna += build_maps(config)
 skrivna += build_report(config)
 for fil in skrivna:

@@ -12,11 +12,13 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import __version__, fmt
 from pipeline.config import DEFAULT_CONFIG_NAME, Config, load_config
 from pipeline.errors import InputError
+from pipeline.outputs import ROLES, check_output_folders, publishing
 
 log = logging.getLogger("pipeline")
 
@@ -75,42 +77,79 @@ def _output_folder(path: Path, outputs: list[Path]) -> Path:
     return folder
 
 
-def cmd_analyse(config: Config, args: argparse.Namespace) -> list[Path]:
+@dataclass(frozen=True)
+class Outcome:
+    """What a command produced: the files it wrote, and the summary to print (if any)."""
+
+    outputs: list[Path] = field(default_factory=list)
+    summary: dict | None = None
+
+
+def cmd_analyse(config: Config, args: argparse.Namespace) -> Outcome:
     """Read, clean, overlay, compute, write data/processed."""
-    from pipeline.analyse import analyse
-    from pipeline.export import build_summary, write_outputs
-
-    analysis = analyse(config)
-    outputs = write_outputs(analysis, config.output.processed)
-    args.summary = build_summary(analysis)  # the same dict as summary.json (deterministic)
-    return outputs
+    return _publish(config, ("processed",))
 
 
-def cmd_map(config: Config, args: argparse.Namespace) -> list[Path]:
+def cmd_map(config: Config, args: argparse.Namespace) -> Outcome:
     """The public web maps (maps/) from data/processed."""
     from pipeline.webmap import build_maps
 
-    return build_maps(config)
+    return Outcome(build_maps(config))
 
 
-def cmd_report(config: Config, args: argparse.Namespace) -> list[Path]:
+def cmd_report(config: Config, args: argparse.Namespace) -> Outcome:
     """The goal report (reports/) from data/processed."""
     from pipeline.report import build_report
 
-    return build_report(config)
+    return Outcome(build_report(config))
 
 
-def cmd_run(config: Config, args: argparse.Namespace) -> list[Path]:
-    """All steps: analyse, then the map and report steps."""
-    outputs = cmd_analyse(config, args)
-    outputs += cmd_map(config, args)  # before the report, which links to the map
-    return outputs + cmd_report(config, args)
+def cmd_run(config: Config, args: argparse.Namespace) -> Outcome:
+    """All steps, staged and committed together: analysis, web maps, report."""
+    return _publish(config, ROLES)
 
 
-def cmd_validate(config: Config, args: argparse.Namespace) -> list[Path]:
-    """Check every input and say what was found; write nothing."""
+def _publish(config: Config, roles: tuple[str, ...]) -> Outcome:
+    """Analyse, then write the outputs of `roles` as one publication (see pipeline.outputs).
+
+    The map and the report are built from the staged, checked analysis files, so all
+    three folders switch to the new run together or not at all.
+    """
+    from pipeline.analyse import analyse
+    from pipeline.export import write_processed
+    from pipeline.results import read_processed
+
+    written: dict[str, list[str]] = {}
+    with publishing(config, roles) as pub:
+        analysis = analyse(config)
+        stage = pub.stage("processed")
+        written["processed"] = write_processed(analysis, stage)
+        processed = read_processed(stage)
+        for role in roles:
+            pub.run_ids[role] = processed.run_id
+        if "maps" in roles:  # before the report, which links to the map
+            from pipeline.webmap import INDEX, write_maps
+
+            written["maps"] = write_maps(config, processed, pub.stage("maps"))
+        if "reports" in roles:
+            from pipeline.report import report_data, write_report
+
+            data = report_data(processed, config.output.maps / INDEX if "maps" in roles
+                               else _existing(config.output.maps / "index.html"))
+            written["reports"] = write_report(data, config.output.reports, pub.stage("reports"))
+    outputs = [pub.final(role, name) for role, names in written.items() for name in names]
+    return Outcome(outputs, processed.summary)
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.is_file() else None
+
+
+def cmd_validate(config: Config, args: argparse.Namespace) -> Outcome:
+    """Check every input and the output folders and say what was found; write nothing."""
     from pipeline.analyse import describe_sources
 
+    check_output_folders(config)
     for line in describe_sources(config):
         print(line)
     if config.landcover is not None:
@@ -118,7 +157,7 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> list[Path]:
 
         print(describe_raster(inspect_raster(config.landcover)))
     print("Indata ser bra ut: inga fel hittades.")
-    return []
+    return Outcome()
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -140,7 +179,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, tuple[str, Callable[[Config, argparse.Namespace], list[Path]]]] = {
+COMMANDS: dict[str, tuple[str, Callable[[Config, argparse.Namespace], Outcome]]] = {
     "run": ("alla steg: analys, webbkartor och målrapport", cmd_run),
     "analyse": ("läs, rensa, överlagra, beräkna och skriv data/processed", cmd_analyse),
     "validate": ("kontrollera indata utan att skriva något", cmd_validate),
@@ -181,15 +220,16 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_fetch(args)
         config = load_config(args.config)
         _, func = COMMANDS[args.command]
-        outputs = func(config, args)
-        if getattr(args, "summary", None) is not None and not args.quiet:
-            print("\n".join(summary_lines(args.summary, outputs)))
+        outcome = func(config, args)
+        if outcome.summary is not None and not args.quiet:
+            print("\n".join(summary_lines(outcome.summary, outcome.outputs)))
         return 0
     except InputError as exc:
         print(f"opjord: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("opjord: avbrutet; tidigare resultat är orörda.", file=sys.stderr)
+        print("opjord: avbrutet innan något skrevs; alla tidigare resultat är orörda.",
+              file=sys.stderr)
         return 130
     except Exception:  # noqa: BLE001 - the last resort: a bug, not bad input
         traceback.print_exc()

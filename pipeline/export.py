@@ -1,20 +1,23 @@
-"""Write the analysis outputs to data/processed, atomically.
+"""Write the analysis outputs (summary.json, areas.csv, analysis.gpkg, opjord.xlsx).
 
-Every file is first written to a temporary name in the same folder; only when
-all of them are complete are they renamed into place, so a failed run leaves
-the previous outputs intact. summary.json and areas.csv carry no timestamps:
-the same inputs give byte-identical files.
+`write_processed` writes them into a staging folder of a `pipeline.outputs`
+publication, which makes them the outputs only when the whole run has succeeded.
+summary.json and areas.csv carry no timestamps: the same inputs give
+byte-identical files. summary.json records the run's digest (`run_id`, from the
+inputs, the config and the opjord version), which the GeoPackage, the web map and
+the report repeat, and the sha256 and row counts of the files it belongs with, so
+`opjord map` and `opjord report` can refuse a folder whose files do not belong
+together.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
-import os
 import platform
 import re
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,13 +32,9 @@ import pipeline
 from pipeline import ANALYSIS_CRS
 from pipeline.analyse import Analysis
 from pipeline.indicators import class_columns
+from pipeline.outputs import publishing
 from pipeline.read import USE_ARROW
-
-SCHEMA = "opjord.summary/1"
-SUMMARY = "summary.json"
-AREAS_CSV = "areas.csv"
-GPKG = "analysis.gpkg"
-XLSX = "opjord.xlsx"
+from pipeline.results import AREAS_CSV, GPKG, GPKG_RUN_ID, SCHEMA, SUMMARY, XLSX
 
 # Layers of analysis.gpkg: name -> Swedish description shown in QGIS' layer properties.
 GPKG_LAYERS = {
@@ -75,8 +74,25 @@ def _relative(path: Path, root: Path) -> str:
         return path.resolve().as_posix()
 
 
-def build_summary(analysis: Analysis) -> dict:
-    """The machine-readable result (schema opjord.summary/1)."""
+def run_id(analysis: Analysis) -> str:
+    """The run's digest: sha256 (first 16 hex digits) of the config file, every input's
+    sha256 and the opjord version. The same inputs give the same id; it stamps every
+    output of the run (summary.json, analysis.gpkg, the web map, the report)."""
+    digest = hashlib.sha256()
+    digest.update(f"opjord {pipeline.__version__}\n".encode())
+    digest.update(hashlib.sha256(analysis.config.path.read_bytes()).hexdigest().encode())
+    for source in analysis.config.vector_sources():
+        digest.update(f"\n{source.role} {analysis.infos[source.role].sha256}".encode())
+    for extra in analysis.extra_inputs:
+        digest.update(f"\n{extra.get('role')} {extra.get('sha256')}".encode())
+    return digest.hexdigest()[:16]
+
+
+def build_summary(analysis: Analysis, files: dict | None = None) -> dict:
+    """The machine-readable result (schema opjord.summary/1).
+
+    `files` records what summary.json belongs with (see `write_processed`).
+    """
     config = analysis.config
     inputs = []
     for source in config.vector_sources():
@@ -91,6 +107,7 @@ def build_summary(analysis: Analysis) -> dict:
     inputs.extend(analysis.extra_inputs)  # the land-cover raster, when configured
     return {
         "schema": SCHEMA,
+        "run_id": run_id(analysis),
         "demo": analysis.demo,
         "kommun": config.kommun,
         "kommunkod": config.kommunkod,
@@ -104,6 +121,7 @@ def build_summary(analysis: Analysis) -> dict:
         "inputs": inputs,
         "warnings": analysis.warnings,
         "software": software_versions(),
+        **({"files": files} if files is not None else {}),
     }
 
 
@@ -116,39 +134,8 @@ def areas_table(analysis: Analysis) -> pd.DataFrame:
     return table
 
 
-@contextlib.contextmanager
-def staged(folder: Path) -> Iterator[Callable[[str], Path]]:
-    """Give temporary paths in `folder`; on success rename each to its final name."""
-    folder.mkdir(parents=True, exist_ok=True)
-    staged: dict[str, Path] = {}
-
-    def stage(name: str) -> Path:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=Path(name).suffix, dir=folder)
-        os.close(fd)
-        os.unlink(tmp)  # writers create the file themselves
-        staged[name] = Path(tmp)
-        return staged[name]
-
-    try:
-        yield stage
-    except BaseException:
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp in staged.values():  # on disk before any rename: no half-written output
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-    for name, tmp in staged.items():
-        os.replace(tmp, folder / name)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a text file (UTF-8, \\n line ends) via a temporary file and a rename."""
-    with staged(path.parent) as stage:
-        stage(path.name).write_text(text, encoding="utf-8", newline="\n")
-
-
-def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str, *,
+                 metadata: dict | None = None) -> None:
     gdf = gdf.copy()
     for col in gdf.columns:
         if col != gdf.geometry.name and gdf[col].dtype == object:
@@ -156,6 +143,7 @@ def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", promote_to_multi=True,
                             geometry_type="MultiPolygon",
                             layer_options={"DESCRIPTION": GPKG_LAYERS[layer]},
+                            layer_metadata=metadata,
                             append=path.exists(), use_arrow=USE_ARROW)
 
 
@@ -163,7 +151,7 @@ def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
 def _sqlite_without_sync() -> Iterator[None]:
     """Let SQLite skip its fsync per transaction while a staged GeoPackage is written.
 
-    Safe here: the file is a temporary one that `staged` fsyncs once before renaming it
+    Safe here: the file is a staged one that the publication fsyncs once before moving it
     into place. The previous setting is restored afterwards.
     """
     key = "OGR_SQLITE_SYNCHRONOUS"
@@ -175,14 +163,24 @@ def _sqlite_without_sync() -> Iterator[None]:
         pyogrio.set_gdal_config_options({key: before})
 
 
-def write_gpkg(analysis: Analysis, path: Path) -> None:
-    """analysis.gpkg: areas, footprints, pieces inside areas, change layers, boundary."""
+def write_gpkg(analysis: Analysis, path: Path) -> dict[str, int]:
+    """analysis.gpkg: areas, footprints, pieces inside areas, change layers, boundary.
+
+    Returns the feature count per layer written.
+    """
     with _sqlite_without_sync():
         _write_gpkg_layers(analysis, path)
+    return {name: info[1] for name, info in _layer_counts(path).items()}
+
+
+def _layer_counts(path: Path) -> dict[str, tuple[str, int]]:
+    return {name: (str(geom), int(pyogrio.read_info(path, layer=name)["features"]))
+            for name, geom in pyogrio.list_layers(path)}
 
 
 def _write_gpkg_layers(analysis: Analysis, path: Path) -> None:
-    _write_layer(analysis.areas, path, "areas")
+    _write_layer(analysis.areas, path, "areas",
+                 metadata={GPKG_RUN_ID: run_id(analysis)})
     _write_layer(analysis.footprints, path, "footprints")
     _write_layer(analysis.pieces, path, "agricultural_in_areas")
     for kind in ("newly_designated", "released", "kept"):
@@ -290,17 +288,33 @@ def _format_sheet(sheet, columns, formats: dict, *, header_row: int) -> None:
     sheet.freeze_panes(header_row + 1, 0)
 
 
-def write_outputs(analysis: Analysis, folder: Path) -> list[Path]:
-    """Write summary.json, areas.csv, analysis.gpkg and opjord.xlsx to `folder` atomically.
+def write_processed(analysis: Analysis, folder: Path) -> list[str]:
+    """Write summary.json, areas.csv, analysis.gpkg and opjord.xlsx into `folder` (a
+    publication's staging folder); return their names.
 
     The GeoPackage, the CSV and the workbook's plan sheets need only the layers, so they
     are written while the municipal total may still be computing (`Analysis.figures`).
+    summary.json, written last, records the sha256 and rows of areas.csv and the feature
+    count of every GeoPackage layer.
     """
-    with staged(folder) as stage:
-        write_gpkg(analysis, stage(GPKG))
-        areas_table(analysis).to_csv(stage(AREAS_CSV), index=False, encoding="utf-8",
-                                     lineterminator="\n")
-        write_xlsx(analysis, stage(XLSX))
-        summary_text = json.dumps(build_summary(analysis), ensure_ascii=False, indent=2) + "\n"
-        stage(SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
-    return [folder / n for n in (SUMMARY, AREAS_CSV, GPKG, XLSX)]
+    layers = write_gpkg(analysis, folder / GPKG)
+    table = areas_table(analysis)
+    csv_bytes = table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    (folder / AREAS_CSV).write_bytes(csv_bytes)
+    write_xlsx(analysis, folder / XLSX)
+    files = {AREAS_CSV: {"sha256": hashlib.sha256(csv_bytes).hexdigest(),
+                         "rows": int(len(table))},
+             GPKG: {"layers": layers}}
+    summary_text = json.dumps(build_summary(analysis, files), ensure_ascii=False,
+                              indent=2) + "\n"
+    (folder / SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
+    return [SUMMARY, AREAS_CSV, GPKG, XLSX]
+
+
+def write_outputs(analysis: Analysis) -> list[Path]:
+    """`opjord analyse`: write data/processed on its own, as one publication."""
+    folder = analysis.config.output.processed
+    with publishing(analysis.config, ["processed"]) as pub:
+        pub.run_ids["processed"] = run_id(analysis)
+        names = write_processed(analysis, pub.stage("processed"))
+    return [folder / n for n in names]

@@ -22,8 +22,10 @@ date at all and is byte-identical for the same analysis outputs; the HTML
 footer states the date the report was generated (`SOURCE_DATE_EPOCH` is
 honoured, for reproducible builds).
 
-Everything is rendered in memory first and then written atomically (temporary
-files, then renames): a failure leaves the previous report intact.
+Everything is rendered in memory first and then written into a staging folder of
+a `pipeline.outputs` publication, which replaces the previous report only when the
+whole run has succeeded. The report states the run id it was built from, the same
+as in summary.json, analysis.gpkg and the web map.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import json
 import logging
 import os
 import re
@@ -46,7 +47,8 @@ from pipeline import fmt
 from pipeline.analyse import OUTSIDE_BOUNDARY
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.export import AREAS_CSV, GPKG, SCHEMA, SUMMARY, staged
+from pipeline.outputs import publishing
+from pipeline.results import AREAS_CSV, GPKG, SUMMARY, Processed, read_processed
 
 log = logging.getLogger(__name__)
 
@@ -392,29 +394,10 @@ class ReportData:
         return comparisons[-1] if comparisons else self.baseline
 
 
-def read_outputs(config: Config) -> ReportData:
-    """Read summary.json, areas.csv and locate analysis.gpkg; InputError when missing."""
-    folder = config.output.processed
-    missing = [n for n in (SUMMARY, AREAS_CSV, GPKG) if not (folder / n).is_file()]
-    if missing:
-        raise InputError(f"{folder}: the analysis outputs {', '.join(missing)} are missing, so "
-                         "there is nothing to report. Fix: run `opjord analyse` first (or "
-                         "`opjord run`) with the same --config.")
-    try:
-        summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{folder / SUMMARY}: not valid JSON ({exc}). Fix: run `opjord "
-                         "analyse` again to rewrite it.") from exc
-    if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
-        found = summary.get("schema") if isinstance(summary, dict) else None
-        raise InputError(f"{folder / SUMMARY}: schema is {found!r}, expected {SCHEMA!r}. Fix: "
-                         "run `opjord analyse` again with this version of opjord.")
-    areas = pd.read_csv(folder / AREAS_CSV, dtype={"plan": str, "area_id": str, "name": str,
-                                                   "type": str, "status": str},
-                        keep_default_na=False, na_values={"share": [""]})
-    index = config.output.maps / "index.html"
-    return ReportData(summary=summary, areas=areas, gpkg=folder / GPKG,
-                      web_map=index if index.is_file() else None)
+def report_data(processed: Processed, web_map: Path | None) -> ReportData:
+    """What the report is built from: the checked analysis outputs and the web map's page."""
+    return ReportData(summary=processed.summary, areas=processed.areas, gpkg=processed.gpkg,
+                      web_map=web_map)
 
 
 def _field_block_years(data: ReportData) -> dict[str, list[int]]:
@@ -831,6 +814,11 @@ def _sources(doc: _Doc, data: ReportData, field_blocks: bool, report_dir: Path) 
             items += [", " if i else "", Code(f"{name} {version}")]
         items.append(".")
         doc.add(Para(items))
+    where: list[Inline] = [Code(SUMMARY), " och ", Code(GPKG)]
+    if data.web_map is not None:
+        where = [Code(SUMMARY), ", ", Code(GPKG), " och på webbkartan"]
+    doc.add(Para(["Körnings-id: ", Code(str(s.get("run_id", ""))), " (detsamma i ", *where,
+                  ", som hör till samma körning)."]))
     if data.web_map is not None:
         rel = os.path.relpath(data.web_map, report_dir)
         href = urllib.parse.quote(Path(rel).as_posix())
@@ -903,30 +891,36 @@ def demo_banner(summary: dict) -> str | None:
             f"{kommun}s.")
 
 
-def build_report(config: Config) -> list[Path]:
-    """Write the goal report (Markdown, HTML, figures) from data/processed, atomically.
-
-    Returns the paths written. Raises InputError when the analysis outputs are missing.
-    """
-    data = read_outputs(config)
-    out = config.output.reports
-    doc, title = build_document(data, out)
+def write_report(data: ReportData, report_dir: Path, folder: Path) -> list[str]:
+    """Write the report (Markdown, HTML, figures) into `folder`, a publication's staging
+    folder whose contents will end up in `report_dir`; return the relative paths written."""
+    doc, title = build_document(data, report_dir)
     banner = demo_banner(data.summary)
     markdown = render_markdown(doc, banner=banner)
     page = render_html(doc, title=title, banner=banner, footer=_footer(data.summary))
-
-    figures_dir = out / FIGURES
-    written = [out / REPORT_MD, out / REPORT_HTML]
-    with staged(figures_dir) as stage_fig, staged(out) as stage:
-        for fig in doc.figures:
-            stage_fig(fig.name).write_bytes(fig.png)
-            written.append(figures_dir / fig.name)
-        stage(REPORT_MD).write_text(markdown, encoding="utf-8", newline="\n")
-        stage(REPORT_HTML).write_text(page, encoding="utf-8", newline="\n")
-    current = {f.name for f in doc.figures}
-    for old in figures_dir.glob("*.png"):  # figures of plans no longer in the analysis
-        if old.name not in current and re.match(r"^(karta|topp)_[a-z0-9_]+\.png$", old.name):
-            old.unlink()
+    (folder / FIGURES).mkdir(exist_ok=True)
+    written = [REPORT_MD, REPORT_HTML]
+    for fig in doc.figures:
+        (folder / FIGURES / fig.name).write_bytes(fig.png)
+        written.append(f"{FIGURES}/{fig.name}")
+    (folder / REPORT_MD).write_text(markdown, encoding="utf-8", newline="\n")
+    (folder / REPORT_HTML).write_text(page, encoding="utf-8", newline="\n")
     log.info("Wrote the goal report: %s, %s and %d figures", REPORT_MD, REPORT_HTML,
              len(doc.figures))
     return written
+
+
+def build_report(config: Config) -> list[Path]:
+    """`opjord report`: the goal report from data/processed, as one publication.
+
+    Returns the paths written. Raises InputError when the analysis outputs are missing
+    or do not belong together.
+    """
+    out = config.output.reports
+    index = config.output.maps / "index.html"
+    with publishing(config, ["reports"]) as pub:
+        processed = read_processed(config.output.processed)
+        pub.run_ids["reports"] = processed.run_id
+        data = report_data(processed, index if index.is_file() else None)
+        names = write_report(data, out, pub.stage("reports"))
+    return [out / n for n in names]

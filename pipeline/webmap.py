@@ -16,23 +16,20 @@ The pages make no third-party request except the basemap tiles the config names
 escaped (`html.escape`), strings reaching JavaScript go through HTML-safe JSON,
 and only whitelisted, pre-formatted properties are exported to the page.
 
-The folder is written atomically: a temporary folder beside it is filled, then
-swapped in; a failure leaves the previous maps intact.
+The pages are written into a staging folder of a `pipeline.outputs` publication,
+which replaces the previous maps only when the whole run has succeeded; files in
+maps/ that opjord did not write (a README) are left alone. Every page carries the
+run id of the analysis it shows (`<meta name="opjord-run">` and the footer).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import json
 import logging
-import os
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -42,7 +39,6 @@ import geopandas as gpd
 import jinja2
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 from branca.element import MacroElement
 from folium.template import Template
@@ -52,13 +48,13 @@ from markupsafe import Markup
 from pipeline import ANALYSIS_CRS, fmt
 from pipeline.config import Config
 from pipeline.errors import InputError
+from pipeline.outputs import publishing
+from pipeline.results import Processed, read_processed
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "opjord.summary/1"
-SUMMARY, AREAS_CSV, GPKG = "summary.json", "areas.csv", "analysis.gpkg"
 INDEX, OVERVIEW, STATEMENT = "index.html", "oversikt.html", "tillganglighet.html"
-KEEP_FILES = ("README.md",)  # files in maps/ that opjord does not write but keeps on a swap
+MAP_LAYERS = ("areas", "agricultural_in_areas", "newly_designated", "released", "boundary")
 WEB_CRS = "EPSG:4326"
 COORD_DECIMALS = 6  # ≈ 0.1 m
 
@@ -174,39 +170,6 @@ BOUNDARY_STYLE = LayerStyle(key="kommungrans", name="Kommungräns",
 
 
 # ---------------------------------------------------------------------------- inputs
-
-
-@dataclass
-class Processed:
-    """What `opjord analyse` wrote: summary, per-area table and the GeoPackage layers (3006)."""
-
-    summary: dict
-    areas: pd.DataFrame  # areas.csv as written
-    layers: dict[str, gpd.GeoDataFrame]
-
-
-def read_processed(folder: Path) -> Processed:
-    """Read summary.json, areas.csv and analysis.gpkg; InputError when any is missing."""
-    missing = [n for n in (SUMMARY, AREAS_CSV, GPKG) if not (folder / n).is_file()]
-    if missing:
-        raise InputError(
-            f"{folder}: the analysis outputs {', '.join(missing)} are missing, so there is "
-            "nothing to map. Fix: run `opjord analyse` first (or `opjord run`), with the same "
-            "--config.")
-    summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
-    if summary.get("schema") != SCHEMA:
-        raise InputError(
-            f"{folder / SUMMARY}: schema is {summary.get('schema')!r}, this opjord reads "
-            f"{SCHEMA!r}. Fix: run `opjord analyse` again with this version of opjord.")
-    areas = pd.read_csv(folder / AREAS_CSV, encoding="utf-8", keep_default_na=False,
-                        na_values={c: [""] for c in ("area_ha", "agricultural_ha", "share")},
-                        dtype={"plan": str, "area_id": str, "name": str, "type": str,
-                               "status": str})
-    listed = {name for name, _ in pyogrio.list_layers(folder / GPKG)}
-    layers = {name: gpd.read_file(folder / GPKG, layer=name, engine="pyogrio")
-              for name in ("areas", "agricultural_in_areas", "newly_designated", "released",
-                           "boundary") if name in listed}
-    return Processed(summary=summary, areas=areas, layers=layers)
 
 
 def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
@@ -474,7 +437,8 @@ class MapLayer:
 
 def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
     """Every map layer, bottom to top, with its web geometries and whitelisted properties."""
-    summary, layers = processed.summary, processed.layers
+    summary = processed.summary
+    layers = {name: gdf for name in MAP_LAYERS if (gdf := processed.layer(name)) is not None}
     tol = config.webmap.simplify_tolerance_m
     plans = summary["plans"]
     labels = {k: p["label"] for k, p in plans.items()}
@@ -751,31 +715,6 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
 # ---------------------------------------------------------------------------- writing
 
 
-@contextlib.contextmanager
-def _swapped_folder(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `target`; on success it replaces `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; a published folder must be readable
-    try:
-        yield tmp
-        for name in KEEP_FILES:
-            if (target / name).is_file() and not (tmp / name).exists():
-                shutil.copy2(target / name, tmp / name)
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, old / target.name)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def _copy_assets(folder: Path) -> None:
     package = resources.files("pipeline")
     leaflet = folder / "vendor" / "leaflet"
@@ -792,23 +731,30 @@ def _copy_assets(folder: Path) -> None:
             (folder / "assets" / item.name).write_bytes(item.read_bytes())
 
 
-def build_maps(config: Config) -> list[Path]:
-    """Write the public web maps to `config.output.maps` from data/processed.
+def write_maps(config: Config, processed: Processed, folder: Path) -> list[str]:
+    """Write the pages and their assets into `folder` (a publication's staging folder).
 
-    Returns the written pages (index first). Raises InputError when the analysis
-    outputs are missing.
+    Returns the pages' names, index first.
     """
     start = time.perf_counter()
-    processed = read_processed(config.output.processed)
     pages = build_pages(config, processed)
-    target = config.output.maps
-    with _swapped_folder(target) as tmp:
-        _copy_assets(tmp)
-        for name, text in pages.items():
-            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
-    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
-    log.info("Wrote %d web map pages to %s (%s MB in total) in %.1f s", len(pages), target,
+    _copy_assets(folder)
+    for name, text in pages.items():
+        (folder / name).write_text(text, encoding="utf-8", newline="\n")
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    log.info("Wrote %d web map pages (%s MB in total) in %.1f s", len(pages),
              fmt.number(size / 1e6, 2), time.perf_counter() - start)
-    return [target / INDEX, target / OVERVIEW, target / STATEMENT]
+    return [INDEX, OVERVIEW, STATEMENT]
 
 
+def build_maps(config: Config) -> list[Path]:
+    """`opjord map`: the web maps from data/processed, as one publication.
+
+    Returns the written pages (index first). Raises InputError when the analysis
+    outputs are missing or do not belong together.
+    """
+    with publishing(config, ["maps"]) as pub:
+        processed = read_processed(config.output.processed)
+        pub.run_ids["maps"] = processed.run_id
+        names = write_maps(config, processed, pub.stage("maps"))
+    return [config.output.maps / n for n in names]

@@ -36,7 +36,7 @@ NBSP = "\u00a0"
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory) -> Config:
     config = load_config(make_project(tmp_path_factory.mktemp("report")))
-    write_outputs(analyse(config), config.output.processed)
+    write_outputs(analyse(config))
     return config
 
 
@@ -624,7 +624,7 @@ def test_landcover_cross_check_and_own_layers(analysed, tmp_path):
 def test_missing_outputs_are_an_input_error(analysed, tmp_path):
     config = dataclasses.replace(analysed, output=OutputConfig(
         processed=tmp_path / "nothing", maps=tmp_path / "maps", reports=tmp_path / "reports"))
-    with pytest.raises(InputError, match=r"run `opjord analyse` first"):
+    with pytest.raises(InputError, match=r"kör `opjord analyse` först"):
         build_report(config)
     assert not (tmp_path / "reports").exists()
 
@@ -658,7 +658,7 @@ def test_report_on_a_plan_without_areas(analysed, tmp_path):
     (root / "raw" / "op2025.gpkg").unlink()
     empty.to_file(root / "raw" / "op2025.gpkg", engine="pyogrio", geometry_type="Polygon")
     config = load_config(root / "opjord.toml")
-    write_outputs(analyse(config), config.output.processed)
+    write_outputs(analyse(config))
     build_report(config)
     md, page = texts(config)
     assert ("ÖP 2025 har inga utvecklingsområden, så andelen jordbruksmark i dess "

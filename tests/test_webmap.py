@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import replace
@@ -138,19 +139,27 @@ def test_table_figures_equal_areas_csv(mapped):
 
 
 def test_figures_come_from_processed_outputs_not_geometry(mapped, tmp_path):
-    """Editing areas.csv changes the page: nothing is recomputed from the shapes."""
+    """Another areas.csv changes the page: nothing is recomputed from the shapes.
+
+    (summary.json records the sha256 of areas.csv, so the test records the edited one.)
+    """
     csv_path = mapped.output.processed / "areas.csv"
-    original = csv_path.read_text(encoding="utf-8")
+    summary_path = mapped.output.processed / "summary.json"
+    original, original_summary = csv_path.read_text(encoding="utf-8"), summary_path.read_bytes()
     try:
         csv = pd.read_csv(csv_path, keep_default_na=False, dtype={"area_id": str})
         csv.loc[(csv["plan"] == "op2017") & (csv["area_id"] == "A1"), "area_ha"] = 1234.56
         csv.to_csv(csv_path, index=False)
+        summary = json.loads(original_summary)
+        summary["files"]["areas.csv"]["sha256"] = hashlib.sha256(csv_path.read_bytes()).hexdigest()
+        summary_path.write_text(json.dumps(summary), encoding="utf-8")
         webmap.build_maps(mapped)
         page = read(mapped, webmap.OVERVIEW)
         assert "1\u00a0234,6" in page  # table cell
         assert "1\\u00a0234,6\\u00a0ha" in page  # popup property, as JSON in the script
     finally:
         csv_path.write_text(original, encoding="utf-8")
+        summary_path.write_bytes(original_summary)
         webmap.build_maps(mapped)
 
 
@@ -198,7 +207,7 @@ def test_custom_basemap_attribution_is_escaped(tmp_path):
 
 def test_missing_analysis_is_an_input_error(project):
     config = load_config(project)
-    with pytest.raises(InputError, match=r"run `opjord analyse` first"):
+    with pytest.raises(InputError, match=r"kör `opjord analyse` först"):
         webmap.build_maps(config)
     assert not config.output.maps.exists()
 

@@ -50,7 +50,7 @@ def make_project(root: Path, *, webmap: str = "", demo: bool = True) -> Config:
     cfg = root / "opjord.toml"
     cfg.write_text(text + webmap, encoding="utf-8")
     config = load_config(cfg)
-    write_outputs(analyse(config), config.output.processed)
+    write_outputs(analyse(config))
     build_maps(config)
     return config
 
