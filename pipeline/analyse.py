@@ -209,7 +209,7 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[str] | No
         known = canonical(raw_types, plan.type_map).fillna("")
         types = pd.Series([plan.type_map.get(t, t) for t in known], index=gdf.index,
                           dtype="string")
-        found = variants(raw_types, plan.type_map, shapely.area(geoms))
+        found = variants(raw_types, plan.type_map, geoms)
         if found:
             _warn(warnings, variant_warning(
                 f"Plan {plan.key} ({plan.label}), {plan.source.path.name} kolumn "
@@ -247,7 +247,7 @@ def class_variant_warning(source: AgriculturalSource, farmland: gpd.GeoDataFrame
     """The warning for class values counted as a class though they differ from it by case or
     surrounding spaces (features and their own area in ha), or None when there are none."""
     found = variants(farmland[source.class_column], source.classes,
-                     shapely.area(farmland.geometry.array.to_numpy()))
+                     farmland.geometry.array.to_numpy())
     if not found:
         return None
     return variant_warning(

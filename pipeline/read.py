@@ -27,7 +27,7 @@ from pipeline import ANALYSIS_CRS
 from pipeline.clean import outside_sweden, outside_sweden_message
 from pipeline.config import AgriculturalSource, VectorSource
 from pipeline.errors import InputError, Problems
-from pipeline.values import canonical
+from pipeline.values import distinct
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ def check_class_values(info: SourceInfo, values: pd.Series | None = None) -> Non
     assert isinstance(source, AgriculturalSource)
 
     def present(v: pd.Series) -> set[str]:
-        return set(canonical(v, source.classes).dropna().unique())
+        return distinct(v, source.classes)
 
     here = present(values) if values is not None else set()
     if set(source.classes) <= here:

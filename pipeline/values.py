@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from pipeline import fmt
 
@@ -94,19 +95,26 @@ class Variant:
     area_ha: float  # the features' own area (not clipped, overlaps not resolved)
 
 
-def variants(values: pd.Series, targets: Iterable[str], area_m2: np.ndarray) -> list[Variant]:
+def distinct(values: pd.Series, targets: Iterable[str] = ()) -> set[str]:
+    """The distinct values after `canonical`, missing ones left out (reads each value once)."""
+    _, uniques = _factorize(values)
+    return set(_resolve_uniques(uniques, tuple(nfc(t) for t in targets))[0])
+
+
+def variants(values: pd.Series, targets: Iterable[str], geoms: np.ndarray) -> list[Variant]:
     """The variants of `targets` among `values` (see `canonical`), with their number of
-    features and area (`area_m2`: one value per row, m²), in order of value."""
+    features and area in ha (of `geoms`, the features' geometries in a metric CRS), in
+    order of value."""
     targets = tuple(nfc(t) for t in targets)
     codes, uniques = _factorize(values)
     texts, variant = _resolve_uniques(uniques, targets)
     found: dict[str, list] = {}
-    area_m2 = np.asarray(area_m2, dtype=float)
+    geoms = np.asarray(geoms, dtype=object)
     for k in np.flatnonzero(variant):
         rows = codes == k
         entry = found.setdefault(nfc(str(uniques[k])), [texts[k], 0, 0.0])
         entry[1] += int(rows.sum())
-        entry[2] += float(area_m2[rows].sum())
+        entry[2] += float(shapely.area(geoms[rows]).sum())
     return [Variant(value=v, target=t, features=n, area_ha=m2 / 10_000.0)
             for v, (t, n, m2) in sorted(found.items())]
 

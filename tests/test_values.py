@@ -293,9 +293,11 @@ def test_canonical_ranks_and_variants():
     assert list(canonical(values, targets).fillna("-")) == [
         "Åker", "Åker", "Bete", "-", "Åker", "Skog", "Åker"]
     assert list(ranks(values, targets)) == [0, 0, 1, -1, 0, -1, 0]
-    found = variants(values, targets, [1e4, 2e4, 0, 0, 4e4, 0, 0])
-    assert [(v.value, v.target, v.features, v.area_ha) for v in found] == [
-        ("ÅKER", "Åker", 1, 4.0), ("åker ", "Åker", 1, 2.0)]
+    sides = [100, 100 * 2 ** 0.5, 1, 1, 200, 1, 1]  # m: 1 ha, 2 ha, …, 4 ha
+    found = variants(values, targets, [box(0, 0, a, a) for a in sides])
+    assert [(v.value, v.target, v.features) for v in found] == [
+        ("ÅKER", "Åker", 1), ("åker ", "Åker", 1)]
+    assert [v.area_ha for v in found] == pytest.approx([4.0, 2.0], abs=TOL)
     assert nfc(NFD_AKER) == "Åker" and fold(f"{NFD_AKER}{NBSP}") == "åker"
 
 
