@@ -179,24 +179,20 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
 def check_class_values(info: SourceInfo, values: pd.Series | None = None) -> None:
     """Raise InputError if a configured class never occurs in the layer.
 
-    Values are compared as the analysis counts them (`values.canonical`: in NFC, and a
-    value differing from a class only by case or surrounding spaces is that class).
+    Values are compared as the analysis counts them (`pipeline.values.distinct`: in NFC,
+    and a value differing from a class only by case or surrounding spaces is that class).
     `values` are the class values of the features already read (e.g. within the
     municipality): when every class is among them the layer is not read again;
     otherwise only the class column of the whole layer is read to decide.
     """
     source = info.source
     assert isinstance(source, AgriculturalSource)
-
-    def present(v: pd.Series) -> set[str]:
-        return distinct(v, source.classes)
-
-    here = present(values) if values is not None else set()
+    here = distinct(values, source.classes) if values is not None else set()
     if set(source.classes) <= here:
         return
     df = pyogrio.read_dataframe(source.path, layer=info.layer, columns=[source.class_column],
                                 read_geometry=False, use_arrow=USE_ARROW)
-    found = present(df[source.class_column])
+    found = distinct(df[source.class_column], source.classes)
     absent = [c for c in source.classes if c not in found]
     if not absent:
         if values is not None:
