@@ -373,8 +373,10 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
     `infos` from `inspect_inputs` skips inspecting again. With a boundary, farmland is
     read through the spatial index: only features meeting the boundary or an area's
     envelope.
-    Raises InputError for an empty boundary or an agricultural layer without
-    features; a plan without areas gives a warning.
+    Raises InputError for an empty boundary, an agricultural layer without features, a
+    configured class that never occurs, or empty or repeated ids. A plan without areas
+    gives a warning, and so do class and type values counted as a configured class or
+    `type_map` key though they differ from it by case or surrounding spaces.
     """
     infos = infos if infos is not None else inspect_inputs(config)
     warnings: list[str] = []
@@ -671,7 +673,11 @@ def _figures(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame], done: _
 
 
 def describe_sources(config: Config) -> list[str]:
-    """One line per source for `opjord validate`: features, CRS, repairs (reads everything)."""
+    """One line per source for `opjord validate`: features, CRS, repairs (reads everything).
+
+    Class values, ids and type values are checked as the analysis checks them: the same
+    InputErrors, and the same warnings (logged).
+    """
     infos = inspect_inputs(config)
     lines = []
     sources: list[VectorSource] = config.vector_sources()
