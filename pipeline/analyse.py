@@ -50,11 +50,13 @@ from pipeline.overlay import (
     unions_of_coverages,
 )
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
+from pipeline.values import canonical, empty_text, usable_ids, variant_warning, variants
 
 log = logging.getLogger(__name__)
 
 # Words of the warning for areas outside the boundary, which the report looks for.
 OUTSIDE_BOUNDARY = "utanför kommungränsen"
+ROW = "_opjord_row"  # a plan feature's number in its layer (1 = first), kept through cleaning
 DEMO_MARKER = "DEMODATA.txt"  # a folder holding this file holds synthetic demo data
 CHANGE_KINDS = ("newly_designated", "released", "kept")
 
@@ -158,18 +160,71 @@ def _read_clean(info: SourceInfo, *, columns: list[str] | None = None,
     return gdf, report
 
 
-def read_plan_areas(plan: PlanConfig, info: SourceInfo) -> tuple[gpd.GeoDataFrame, CleanReport]:
-    """A plan's areas with columns plan, area_id, name, type (strings) and geometry."""
+def read_plan_areas(plan: PlanConfig, info: SourceInfo, warnings: list[str] | None = None
+                    ) -> tuple[gpd.GeoDataFrame, CleanReport]:
+    """A plan's areas with columns plan, area_id, name, type (strings) and geometry.
+
+    Warnings about type values taken as a `type_map` key are appended to `warnings`.
+    Raises InputError for empty or repeated ids (`plan_areas`).
+    """
     columns = [c for c in (plan.id_column, plan.name_column, plan.type_column) if c]
-    gdf, report = _read_clean(info, columns=columns)
+    gdf = read_source(info, columns=columns)
+    gdf[ROW] = np.arange(1, len(gdf) + 1)
+    gdf, report = clean_polygons(gdf, info.source, layer=info.layer)
+    log.info("Cleaned %s: %s", info.source.path.name, report.describe())
+    return plan_areas(plan, gdf, warnings), report
+
+
+def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[str] | None = None
+               ) -> gpd.GeoDataFrame:
+    """The clean features of a plan's layer as areas: plan, area_id, name, type, geometry.
+
+    Every text is in NFC; ids are also stripped of surrounding spaces. A type value that
+    differs from a `type_map` key only by case or surrounding spaces is mapped as that
+    key, with a warning appended to `warnings`. Raises InputError when `id_column` is
+    empty or repeats an id (feature numbers from the column ROW when present: 1 = the
+    layer's first feature).
+    """
+    geoms = gdf.geometry.array.to_numpy()
+    if plan.id_column:
+        raw_ids = gdf[plan.id_column]
+        empty = empty_text(raw_ids)
+        if empty.any():
+            rows = (gdf[ROW].to_numpy() if ROW in gdf.columns
+                    else np.arange(1, len(gdf) + 1))[empty]
+            shown = ", ".join(str(r) for r in rows[:10]) + (", …" if len(rows) > 10 else "")
+            raise InputError(
+                f"{plan.source.path}: column {plan.id_column!r} is empty for {len(rows):,} of "
+                f"{len(gdf):,} areas (feature number {shown}, counting the layer's features "
+                "from 1). An area without an id cannot be matched with the baseline's areas by "
+                "id. Fix: fill in the ids, or remove `id_column` from "
+                f"{plan.source.table} to match the plans' areas by overlap instead.")
+        ids = canonical(raw_ids).str.strip()
+    else:
+        ids = pd.Series([str(i) for i in range(1, len(gdf) + 1)], index=gdf.index,
+                        dtype="string")
+    types: pd.Series | str = ""
+    if plan.type_column:
+        raw_types = gdf[plan.type_column]
+        known = canonical(raw_types, plan.type_map).fillna("")
+        types = pd.Series([plan.type_map.get(t, t) for t in known], index=gdf.index,
+                          dtype="string")
+        found = variants(raw_types, plan.type_map, geoms)
+        if found:
+            _warn(warnings, variant_warning(
+                f"Plan {plan.key} ({plan.label}), {plan.source.path.name} kolumn "
+                f"{plan.type_column!r}",
+                "typvärden som bara skiljer sig från en nyckel i `type_map` i versaler/gemener "
+                "eller mellanslag runt texten översätts som den nyckeln", found,
+                one="område", many="områden",
+                fix="Rätta värdena i data eller lägg till dem i `type_map`, så försvinner "
+                    "varningen."))
     out = gpd.GeoDataFrame({
         "plan": plan.key,
-        "area_id": (gdf[plan.id_column].astype("string").fillna("") if plan.id_column
-                    else pd.Series([str(i) for i in range(1, len(gdf) + 1)], dtype="string")),
-        "name": gdf[plan.name_column].astype("string").fillna("") if plan.name_column else "",
-        "type": (gdf[plan.type_column].astype("string").fillna("").replace(plan.type_map)
-                 if plan.type_column else ""),
-    }, geometry=gdf.geometry.array, crs=ANALYSIS_CRS)
+        "area_id": ids,
+        "name": canonical(gdf[plan.name_column]).fillna("") if plan.name_column else "",
+        "type": types,
+    }, geometry=gdf.geometry.array, crs=ANALYSIS_CRS).reset_index(drop=True)
     if plan.id_column:
         dupes = out["area_id"][out["area_id"].duplicated()].unique()
         if len(dupes):
@@ -177,7 +232,29 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo) -> tuple[gpd.GeoDataFram
                 f"{plan.source.path}: column {plan.id_column!r} is not a unique id (repeated: "
                 f"{', '.join(map(str, dupes[:10]))}). Fix: give every area its own id, or "
                 f"remove `id_column` from {plan.source.table} to number areas by row order.")
-    return out, report
+    return out
+
+
+def _warn(warnings: list[str] | None, message: str) -> None:
+    """Log a Swedish warning and keep it for summary.json (when `warnings` is given)."""
+    log.warning(message)
+    if warnings is not None:
+        warnings.append(message)
+
+
+def class_variant_warning(source: AgriculturalSource, farmland: gpd.GeoDataFrame
+                          ) -> str | None:
+    """The warning for class values counted as a class though they differ from it by case or
+    surrounding spaces (features and their own area in ha), or None when there are none."""
+    found = variants(farmland[source.class_column], source.classes,
+                     farmland.geometry.array.to_numpy())
+    if not found:
+        return None
+    return variant_warning(
+        f"Jordbruksmark {source.path.name} ({source.table}), kolumn {source.class_column!r}",
+        "värden som bara skiljer sig från en klass i `classes` i versaler/gemener eller "
+        "mellanslag runt texten räknas som den klassen", found, one="objekt", many="objekt",
+        fix="Rätta värdena i data så att de stavas som i `classes`, så försvinner varningen.")
 
 
 def _municipal_m2(farmland: gpd.GeoDataFrame, source: AgriculturalSource,
@@ -244,11 +321,13 @@ def _area_status(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         later = areas_by_plan[plan.key]
         later_geoms = later.geometry.array.to_numpy()
         by_id = bool(plan.id_column and base_plan.id_column
-                     and set(later["area_id"]) & set(base["area_id"]))
+                     and usable_ids(later["area_id"]) & usable_ids(base["area_id"]))
         if by_id:
             rules[plan.key] = "id"
-            pos = pd.Series(np.arange(len(base)), index=base["area_id"].to_numpy())
-            idx = later["area_id"].map(pos)
+            # An empty id is no id: such an area matches nothing (and nothing matches it).
+            has_id = ~empty_text(base["area_id"])
+            pos = pd.Series(np.flatnonzero(has_id), index=base["area_id"].to_numpy()[has_id])
+            idx = later["area_id"].map(pos).where(~empty_text(later["area_id"]))
             has = idx.notna().to_numpy()
             same = np.zeros(len(later), dtype=bool)
             if has.any():
@@ -294,8 +373,10 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
     `infos` from `inspect_inputs` skips inspecting again. With a boundary, farmland is
     read through the spatial index: only features meeting the boundary or an area's
     envelope.
-    Raises InputError for an empty boundary or an agricultural layer without
-    features; a plan without areas gives a warning.
+    Raises InputError for an empty boundary, an agricultural layer without features, a
+    configured class that never occurs, or empty or repeated ids. A plan without areas
+    gives a warning, and so do class and type values counted as a configured class or
+    `type_map` key though they differ from it by case or surrounding spaces.
     """
     infos = infos if infos is not None else inspect_inputs(config)
     warnings: list[str] = []
@@ -313,7 +394,7 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
     areas_by_plan: dict[str, gpd.GeoDataFrame] = {}
     for plan in config.plans:
         areas_by_plan[plan.key], cleaning[plan.source.role] = read_plan_areas(
-            plan, infos[plan.source.role])
+            plan, infos[plan.source.role], warnings)
         if areas_by_plan[plan.key].empty:
             msg = (f"Plan {plan.key} ({plan.label}): {plan.source.path.name} innehåller inga "
                    "utvecklingsområden, så planens andel saknas (null, inte 0).")
@@ -340,6 +421,9 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
             check_class_values(infos[role], farmland[role][source.class_column])
         except InputError as exc:
             problems.items.extend(exc.problems)
+            continue
+        if (msg := class_variant_warning(source, farmland[role])) is not None:
+            _warn(warnings, msg)
     problems.raise_if_any()
     return Inputs(infos=infos, boundary=boundary, areas_by_plan=areas_by_plan, farmland=farmland,
                   cleaning=cleaning, warnings=warnings)
@@ -589,16 +673,26 @@ def _figures(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame], done: _
 
 
 def describe_sources(config: Config) -> list[str]:
-    """One line per source for `opjord validate`: features, CRS, repairs (reads everything)."""
+    """One line per source for `opjord validate`: features, CRS, repairs (reads everything).
+
+    Class values, ids and type values are checked as the analysis checks them: the same
+    InputErrors, and the same warnings (logged).
+    """
     infos = inspect_inputs(config)
     lines = []
     sources: list[VectorSource] = config.vector_sources()
+    plans = {plan.source.role: plan for plan in config.plans}
     for source in sources:
         info = infos[source.role]
         gdf = read_source(info)
-        _, report = clean_polygons(gdf, source, layer=info.layer)
+        gdf[ROW] = np.arange(1, len(gdf) + 1)
+        clean, report = clean_polygons(gdf, source, layer=info.layer)
         if isinstance(source, AgriculturalSource):
             check_class_values(info, gdf[source.class_column])
+            if (msg := class_variant_warning(source, clean)) is not None:
+                _warn(None, msg)
+        if source.role in plans:
+            plan_areas(plans[source.role], clean)  # ids and type values, as the analysis
         lines.append(f"{source.role}: {source.path} (layer {info.layer}, {info.driver}, "
                      f"{info.source_crs or info.crs}"
                      + (" from config" if source.crs else "")

@@ -16,6 +16,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from pipeline.errors import Problems
+from pipeline.values import fold, folded_targets, nfc
 
 DEFAULT_CONFIG_NAME = "opjord.toml"
 
@@ -231,13 +232,36 @@ def _agricultural(r: _Reader, role: str) -> AgriculturalSource | None:
         r.fail("classes", "must be a non-empty list of class values",
                'write e.g. classes = ["Åker", "Bete"]')
         classes = ["?"]
+    classes = [nfc(c) for c in classes]  # compared with the data in NFC
     if len(set(classes)) != len(classes):
         r.fail("classes", "lists a class twice", "list each class once, in priority order")
+    else:
+        alike = [v for v in folded_targets(classes).values() if len(v) > 1]
+        if alike:
+            r.fail("classes", "lists classes that differ only by case or surrounding spaces ("
+                   + "; ".join(", ".join(repr(c) for c in v) for v in alike)
+                   + "), and data values are matched with the classes regardless of those",
+                   "keep one of them")
     if base is None:
         return None
     return AgriculturalSource(role=base.role, path=base.path, table=base.table,
                               layer=base.layer, crs=base.crs, class_column=class_column,
                               classes=tuple(classes))
+
+
+def _nfc_type_map(r: _Reader, type_map: dict[str, str]) -> dict[str, str]:
+    """`type_map` with keys and values in NFC. Keys the data cannot tell apart (the same
+    in NFC, or but for case and surrounding spaces) must map to the same value."""
+    groups: dict[str, list[str]] = {}
+    for key in type_map:
+        groups.setdefault(fold(key), []).append(key)
+    for keys in groups.values():
+        if len({nfc(type_map[k]) for k in keys}) > 1:
+            r.fail("type_map", "maps keys that differ only by Unicode form, case or surrounding "
+                   "spaces to different values (" + ", ".join(
+                       f"{k!r} = {type_map[k]!r}" for k in keys) + "), and type values are "
+                   "matched with the keys regardless of those", "keep one of those keys")
+    return {nfc(k): nfc(v) for k, v in type_map.items()}
 
 
 def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
@@ -267,7 +291,7 @@ def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
 
     top = table("the config file", raw, "")
     project = table("[project]", raw.get("project", {}), "project")
-    kommun = project.get("kommun", str, "Norrköping")
+    kommun = nfc(project.get("kommun", str, "Norrköping"))
     kommunkod = project.get("kommunkod", str)
 
     boundary = None
@@ -323,11 +347,12 @@ def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
             r.fail("type_map", "must map type values to text",
                    'write e.g. type_map = { "Bostad" = "bostäder", "Industri" = "verksamheter" }')
             type_map = {}
+        type_map = _nfc_type_map(r, type_map)
         if type_map and not r.data.get("type_column"):
             r.fail("type_map", "needs `type_column`", "name the column that holds the types")
         if key and source:
             plans.append(PlanConfig(
-                key=key, label=r.get("label", str, key), source=source,
+                key=key, label=nfc(r.get("label", str, key)), source=source,
                 id_column=r.get("id_column", str), name_column=r.get("name_column", str),
                 type_column=r.get("type_column", str), type_map=dict(type_map),
                 baseline=r.get("baseline", bool, False),

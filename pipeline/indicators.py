@@ -16,6 +16,8 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from pipeline.values import empty_text, usable_ids
+
 M2_PER_HA = 10_000.0
 
 # Two geometries count as the same area ("kept") when their symmetric difference is
@@ -98,9 +100,10 @@ def statuses_by_id(base_ids: pd.Series, later_ids: pd.Series, same: pd.Series
                    ) -> tuple[pd.Series, pd.Series]:
     """Status of later areas (new/kept/changed) and the matched baseline id, by shared ids.
 
-    `same[k]` says whether later area k equals the baseline area with its id.
+    `same[k]` says whether later area k equals the baseline area with its id. A missing
+    or empty id matches nothing.
     """
-    matched = later_ids.isin(set(base_ids))
+    matched = later_ids.isin(usable_ids(base_ids)) & ~empty_text(later_ids)
     status = pd.Series(np.where(matched, np.where(same, "kept", "changed"), "new"),
                        index=later_ids.index)
     return status, later_ids.where(matched)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from pipeline.clean import polygonal
 from pipeline.parallel import elementwise
+from pipeline.values import ranks
 
 CLASS = "_class"  # column holding the agricultural class of a coverage piece
 
@@ -52,9 +52,12 @@ class Clipped:
 def _ranked(farmland: gpd.GeoDataFrame, class_column: str, classes: tuple[str, ...]
             ) -> tuple[np.ndarray, np.ndarray]:
     """Row positions of the counted features in priority order (class order, then row),
-    and the class rank of every row (-1 for a class that is not counted)."""
-    rank = pd.Categorical(farmland[class_column].astype("string"),
-                          categories=list(classes)).codes
+    and the class rank of every row (-1 for a class that is not counted).
+
+    Values are compared in NFC, and a value that differs from a class only by case or
+    surrounding spaces counts as that class (`values.ranks`).
+    """
+    rank = ranks(farmland[class_column], classes)
     counted = np.flatnonzero(rank >= 0)
     return counted[np.lexsort((counted, rank[counted]))], rank
 

@@ -27,6 +27,7 @@ from pipeline import ANALYSIS_CRS
 from pipeline.clean import outside_sweden, outside_sweden_message
 from pipeline.config import AgriculturalSource, VectorSource
 from pipeline.errors import InputError, Problems
+from pipeline.values import distinct
 
 log = logging.getLogger(__name__)
 
@@ -178,30 +179,32 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
 def check_class_values(info: SourceInfo, values: pd.Series | None = None) -> None:
     """Raise InputError if a configured class never occurs in the layer.
 
+    Values are compared as the analysis counts them (`pipeline.values.distinct`: in NFC,
+    and a value differing from a class only by case or surrounding spaces is that class).
     `values` are the class values of the features already read (e.g. within the
     municipality): when every class is among them the layer is not read again;
     otherwise only the class column of the whole layer is read to decide.
     """
     source = info.source
     assert isinstance(source, AgriculturalSource)
-    if values is not None and set(source.classes) <= {str(v) for v in values.dropna().unique()}:
+    here = distinct(values, source.classes) if values is not None else set()
+    if set(source.classes) <= here:
         return
     df = pyogrio.read_dataframe(source.path, layer=info.layer, columns=[source.class_column],
                                 read_geometry=False, use_arrow=USE_ARROW)
-    found = sorted({str(v) for v in df[source.class_column].dropna().unique()})
+    found = distinct(df[source.class_column], source.classes)
     absent = [c for c in source.classes if c not in found]
     if not absent:
         if values is not None:
-            here = {str(v) for v in values.dropna().unique()}
             log.warning("%s: class(es) %s occur in the layer but not within the municipality.",
                         source.path.name, ", ".join(c for c in source.classes if c not in here))
         return
-    shown = ", ".join(repr(v) for v in found[:20]) or "none"
+    shown = ", ".join(repr(v) for v in sorted(found)[:20]) or "none"
     raise InputError(
         f"{source.path}: layer {info.layer!r} column {source.class_column!r} never has the "
         f"value(s) {', '.join(repr(c) for c in absent)} listed in {source.table} `classes` "
-        f"(values found: {shown}). Fix: spell the classes exactly as in the data (case and "
-        "å/ä/ö matter) or point `class_column` at the right column.")
+        f"(values found: {shown}). Fix: spell the classes as in the data (å/ä/ö matter; case "
+        "and spaces around the value do not) or point `class_column` at the right column.")
 
 
 def _reader_bbox(mask: BaseGeometry, info: SourceInfo) -> tuple[float, ...] | None:

@@ -50,6 +50,7 @@ from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.outputs import publishing
 from pipeline.results import Processed, read_processed
+from pipeline.values import ranks
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +201,10 @@ def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
                           quad_segs=4)
     gdf = read_source(info, columns=[source.class_column], mask=zone)
     gdf, _ = clean_polygons(gdf, source, layer=info.layer)  # the analysis' own repairs
-    gdf = gdf[gdf[source.class_column].isin(source.classes)]
+    rank = ranks(gdf[source.class_column], source.classes)  # as the analysis counts them
+    gdf = gdf[rank >= 0]
     geoms = shapely.intersection(gdf.geometry.array.to_numpy(), zone)
-    out = gpd.GeoDataFrame({"class": gdf[source.class_column].astype(str).to_numpy()},
+    out = gpd.GeoDataFrame({"class": np.asarray(source.classes, dtype=object)[rank[rank >= 0]]},
                            geometry=geoms, crs=ANALYSIS_CRS)
     geoms = out.geometry.array.to_numpy()
     return out[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
