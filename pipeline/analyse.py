@@ -232,7 +232,32 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[str] | No
                 f"{plan.source.path}: column {plan.id_column!r} is not a unique id (repeated: "
                 f"{', '.join(map(str, dupes[:10]))}). Fix: give every area its own id, or "
                 f"remove `id_column` from {plan.source.table} to number areas by row order.")
+    _warn_formula_like(plan, out, warnings)
     return out
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as a formula
+
+
+def _warn_formula_like(plan: PlanConfig, areas: gpd.GeoDataFrame,
+                       warnings: list[str] | None) -> None:
+    """Warn about texts a spreadsheet would take for a formula (OWASP "CSV injection").
+
+    opjord.xlsx writes them as text; areas.csv, a file for programs, keeps every value as
+    it is in the data, so the warning says how to open it in Excel safely.
+    """
+    found = [(col, value) for col in ("area_id", "name", "type")
+             for value in areas[col].astype(str) if value.startswith(FORMULA_START)]
+    if not found:
+        return
+    col, value = found[0]
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    _warn(warnings,
+          f"Plan {plan.key} ({plan.label}), {plan.source.path.name}: {len(found)} text(er) i "
+          f"id, namn eller typ börjar med =, +, -, @ eller ett styrtecken (t.ex. {col} "
+          f"{shown!r}), som ett kalkylprogram kan tolka som en formel. I opjord.xlsx är de "
+          "skrivna som text; areas.csv innehåller dem som i data. Öppna areas.csv i Excel via "
+          "Data → Från text/CSV, inte genom att dubbelklicka på filen.")
 
 
 def _warn(warnings: list[str] | None, message: str) -> None:

@@ -373,3 +373,48 @@ def test_map_and_report_refuse_a_damaged_or_mixed_processed_folder(project, caps
     refused("hör inte ihop med summary.json")
     for command in ("map", "report"):
         assert run_cli(project, command) == 0
+
+
+def test_two_identical_runs_publish_byte_identical_files(project):
+    """maps/, summary.json, areas.csv and the report's Markdown; the manifests too."""
+    root = project.parent
+    published = ["maps", "data/processed/summary.json", "data/processed/areas.csv",
+                 "data/processed/.opjord-manifest.json", "reports/uppfoljning_3a.md",
+                 "reports/.opjord-manifest.json"]
+
+    def files() -> dict[str, str]:
+        out = {}
+        for name in published:
+            path = root / name
+            out |= ({f"{name}/{k}": v for k, v in snapshot(path).items()} if path.is_dir()
+                    else {name: hashlib.sha256(path.read_bytes()).hexdigest()})
+        return out
+
+    assert run_cli(project) == 0
+    first = files()
+    assert len(first) > 15
+    assert run_cli(project) == 0
+    assert files() == first
+
+
+def test_formula_like_names_are_kept_in_areas_csv_with_a_warning(project, capsys):
+    """areas.csv keeps the data's values (a file for programs); the run says how to open it."""
+    import pandas as pd
+
+    from conftest import plan_2025, write_layer
+
+    records = plan_2025()
+    records[1]["namn"] = '=HYPERLINK("http://example.invalid","klick")'
+    records[2]["typ"] = "@SUMMA(A1)"
+    (project.parent / "raw" / "op2025.gpkg").unlink()
+    write_layer(project.parent / "raw" / "op2025.gpkg", records)
+    assert run_cli(project, "analyse") == 0
+    err = capsys.readouterr().err
+    assert "2 text(er) i id, namn eller typ börjar med =, +, -, @" in err
+    assert "Data → Från text/CSV" in err
+    processed = project.parent / "data/processed"
+    summary = json.loads((processed / "summary.json").read_text(encoding="utf-8"))
+    assert any("kan tolka som en formel" in w for w in summary["warnings"])
+    csv = pd.read_csv(processed / "areas.csv", dtype=str, keep_default_na=False)
+    assert set(csv["name"]) >= {'=HYPERLINK("http://example.invalid","klick")'}
+    assert "@SUMMA(A1)" in set(csv["type"])
