@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipeline import __version__, fmt
 from pipeline.config import DEFAULT_CONFIG_NAME, Config, load_config
+from pipeline.console import safe_console
 from pipeline.errors import InputError
 from pipeline.outputs import ROLES, check_output_folders, publishing
 
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    safe_console()  # a cp1252/cp850/ascii console gets "-" for "−" instead of a traceback
     args = build_parser().parse_args(argv)
     _setup_logging(-1 if args.quiet else args.verbose)
     try:

@@ -1,15 +1,20 @@
 """Read and validate `opjord.toml` (structure only; data checks live in `read`).
 
 Relative paths are resolved against the config file's folder, never the
-current directory.
+current directory. A Windows absolute path (`'C:\\data\\x.gpkg'`, `"C:/data/x.gpkg"`,
+`'\\\\server\\share\\x.gpkg'`) is absolute on every system: on Windows as usual, and
+elsewhere kept exactly as written (so it is reported as missing, with the same path).
+A Windows path in double quotes is a TOML escape problem; the message says how to
+write it (single quotes or forward slashes).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from pyproj import CRS
@@ -196,12 +201,24 @@ class _Reader:
         value = self.get(key, str, required=required)
         if value is None:
             return None
+        if any(ord(c) < 0x20 for c in value):  # "C:\temp\bilder" is valid TOML: \t, \b
+            typed = "".join(_ESCAPES.get(c, (c, ""))[0] for c in value)
+            found = _join_words([_ESCAPES[c][1] for c in dict.fromkeys(value) if c in _ESCAPES]
+                                or ["a control character"])
+            self.fail(key, f'= "{typed}" reads as a path with {found} in it: in double quotes, '
+                      "TOML takes a backslash and the letter after it as an escape",
+                      windows_path_fix(f"{key} = ", typed, ""))
+            return None
         path = Path(value)
-        if not path.is_absolute():
+        windows = PureWindowsPath(value).is_absolute()  # C:\…, C:/…, \\server\share\…
+        if not path.is_absolute() and not windows:
             path = (self.cfg_path.parent / path).resolve()
         if must_exist and self.inputs_must_exist and not path.exists():
+            hint = ("relative paths start at the config file's folder" if not windows
+                    or os.name == "nt" else "a Windows path is read as it is written and "
+                    "exists only on Windows")
             self.fail(key, f"points at {path}, which does not exist",
-                      "correct the path (relative paths start at the config file's folder)")
+                      f"correct the path ({hint})")
         return path
 
     def crs(self, key: str = "crs") -> str | None:
@@ -214,6 +231,53 @@ class _Reader:
                           'write it as "EPSG:3006" (or the code your data really uses)')
                 return None
         return value
+
+
+_ESCAPES = {"\t": ("\\t", "a tab"), "\b": ("\\b", "a backspace"), "\n": ("\\n", "a line break"),
+            "\f": ("\\f", "a form feed"), "\r": ("\\r", "a carriage return")}
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+_WINDOWS_IN_QUOTES = re.compile(r'"((?:[A-Za-z]:\\|\\\\)[^"\n]*)"')  # "C:\…" or "\\srv…"
+
+
+def windows_path_fix(before: str, typed: str, after: str) -> str:
+    """The fix for a Windows path typed in double quotes: single quotes or forward slashes.
+
+    `typed` is the path as written between the quotes; doubled backslashes count once
+    (a UNC path keeps its two leading ones). `before`/`after`: the rest of the line.
+    """
+    lead = re.match(r"\\{2,}", typed)
+    path = ("\\\\" if lead else "") + re.sub(r"\\+", r"\\", typed[lead.end():] if lead else typed)
+    slashed = f'{before}"{path.replace(chr(92), "/")}"{after}'.strip()
+    if "'" in path:
+        return f"write the path with forward slashes, {slashed}"
+    literal = f"{before}'{path}'{after}".strip()
+    return (f"write the path in single quotes, {literal} (a TOML literal string keeps "
+            f"backslashes as they are), or with forward slashes, {slashed}")
+
+
+def toml_problem(cfg_path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """The paragraph for a TOML syntax error; a Windows path in double quotes gets its own."""
+    generic = (f"{cfg_path}: not valid TOML ({exc}). Fix: correct the syntax; strings need "
+               'double quotes, e.g. path = "data/raw/x.gpkg".')
+    message = str(exc)
+    position = _TOML_POSITION.search(message)
+    if position is None or not message.startswith(("Unescaped '\\'", "Invalid hex value")):
+        return generic
+    number = int(position.group(1))
+    lines = text.split("\n")  # as tomllib counts lines
+    found = _WINDOWS_IN_QUOTES.search(lines[number - 1]) if number <= len(lines) else None
+    if found is None:
+        return generic
+    line = lines[number - 1]
+    before, after = line[:found.start()], re.sub(r"\s*#.*$", "", line[found.end():])
+    return (f"{cfg_path}, line {number}: `{(before + found.group(0) + after).strip()}` is a "
+            "Windows path in double quotes, where TOML reads each backslash as the start of "
+            "an escape such as \\n, so the file is not valid TOML. Fix: "
+            + windows_path_fix(before, found.group(1), after) + ".")
+
+
+def _join_words(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _vector(r: _Reader, role: str) -> VectorSource | None:
@@ -283,10 +347,13 @@ def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
                      "at the demo data).")
         problems.raise_if_any()
     try:
-        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        problems.add(f"{cfg_path}: not valid TOML ({exc}). Fix: correct the syntax; strings "
-                     'need double quotes, e.g. path = "data/raw/x.gpkg".')
+        text = cfg_path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        problems.add(f"{cfg_path}: not valid TOML ({exc}). Fix: save the file as UTF-8.")
+        problems.raise_if_any()
+    except tomllib.TOMLDecodeError as exc:
+        problems.add(toml_problem(cfg_path, text, exc))
         problems.raise_if_any()
 
     top = table("the config file", raw, "")

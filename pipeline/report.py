@@ -820,8 +820,10 @@ def _sources(doc: _Doc, data: ReportData, field_blocks: bool, report_dir: Path) 
     doc.add(Para(["Körnings-id: ", Code(str(s.get("run_id", ""))), " (detsamma i ", *where,
                   ", som hör till samma körning)."]))
     if data.web_map is not None:
-        rel = os.path.relpath(data.web_map, report_dir)
-        href = urllib.parse.quote(Path(rel).as_posix())
+        try:
+            href = urllib.parse.quote(Path(os.path.relpath(data.web_map, report_dir)).as_posix())
+        except ValueError:  # Windows: maps/ and reports/ on different drives
+            href = data.web_map.resolve().as_uri()
         doc.add(Para(["Webbkartan med samma resultat: ", Link("öppna webbkartan", href), "."]))
     warnings = s.get("warnings", [])
     if warnings:

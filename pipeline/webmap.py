@@ -14,7 +14,8 @@ as a self-contained static folder:
 The pages make no third-party request except the basemap tiles the config names
 (none with `basemap = "none"`). Every data or config string that reaches HTML is
 escaped (`html.escape`), strings reaching JavaScript go through HTML-safe JSON,
-and only whitelisted, pre-formatted properties are exported to the page.
+and only whitelisted, pre-formatted properties are exported to the page. The same
+inputs give byte-identical pages: folium's random element ids are numbered (`stable_ids`).
 
 The pages are written into a staging folder of a `pipeline.outputs` publication,
 which replaces the previous maps only when the whole run has succeeded; files in
@@ -40,7 +41,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 from markupsafe import Markup
@@ -547,6 +548,7 @@ def render_map(config: Config, map_layers: list[MapLayer]) -> dict[str, Markup]:
     m.default_css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
     figure = m.get_root()
     figure.header._children.pop("meta_http", None)  # the page template declares the charset
+    stable_ids(figure)
     figure.render()
     return {"head": Markup(figure.header.render()), "map": Markup(figure.html.render()),
             "script": Markup(figure.script.render())}
@@ -595,7 +597,56 @@ def overview_map(config: Config) -> folium.Map:
     """
     m = folium_map(config, build_layers(config, read_processed(config.output.processed)))
     m.add_child(_InlineAssets(), name="opjord_inline_assets", index=0)
+    stable_ids(m.get_root())
     return m
+
+
+_RANDOM_ID = re.compile(r"[0-9a-f]{32}")  # branca: hexlify(urandom(16)); folium: uuid4().hex
+
+
+def stable_ids(root: Element) -> None:
+    """Number every element under `root` in tree order, so a page is the same on every run.
+
+    branca gives each element a random `_id`, and `get_name()` (the JavaScript
+    variable and HTML id, e.g. `geo_json_<id>`) is built from it. Here the elements
+    are numbered depth first in the order they were added, which is the same for
+    the same inputs; `_name` + number stays unique within the page. Names folium
+    copied while building follow: the keys of `_children` and string attributes
+    holding an old name or random id (a layer's default `layer_name`, which folium
+    takes before the class sets `_name`; a MethodCall's `target`). Call it after the
+    tree is built and before it is rendered: what folium adds while rendering is
+    keyed by these names and never prints its own id.
+    """
+    elements: list[Element] = []
+    seen: set[int] = set()
+
+    def walk(element: Element) -> None:
+        if id(element) not in seen:
+            seen.add(id(element))
+            elements.append(element)
+            for child in element._children.values():
+                walk(child)
+
+    walk(root)
+    old_names = [e.get_name() for e in elements]
+    new_ids = {}
+    for number, element in enumerate(elements):
+        if _RANDOM_ID.fullmatch(element._id):
+            new_ids[element._id] = str(number)
+        element._id = str(number)
+    renamed = {old: e.get_name() for old, e in zip(old_names, elements, strict=True)}
+
+    def follow(text: str) -> str:
+        if text in renamed:
+            return renamed[text]
+        return _RANDOM_ID.sub(lambda m: new_ids.get(m.group(), m.group()), text)
+
+    for element in elements:
+        element._children = type(element._children)(
+            (follow(key), child) for key, child in element._children.items())
+        for attr, value in list(vars(element).items()):
+            if isinstance(value, str) and follow(value) != value:
+                setattr(element, attr, follow(value))
 
 
 def _bounds(map_layers: list[MapLayer]) -> list[list[float]] | None:
