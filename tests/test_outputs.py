@@ -400,7 +400,6 @@ def test_two_identical_runs_publish_byte_identical_files(project):
 def test_formula_like_names_are_kept_in_areas_csv_with_a_warning(project, capsys):
     """areas.csv keeps the data's values (a file for programs); the run says how to open it."""
     import pandas as pd
-
     from conftest import plan_2025, write_layer
 
     records = plan_2025()
