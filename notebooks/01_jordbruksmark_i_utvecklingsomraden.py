@@ -61,7 +61,8 @@ from pipeline.export import areas_table, build_summary, write_outputs
 from pipeline.indicators import M2_PER_HA
 from pipeline.overlay import CLASS, build_coverage, clip
 from pipeline.report import build_report, citable_sentence
-from pipeline.webmap import area_columns, build_maps, overview_map, status_sv
+from pipeline.results import area_columns
+from pipeline.webmap import build_maps, overview_map, status_sv
 
 # Pipelinens loggrader (vad som lästes, lagades och räknades) visas under cellerna.
 logging.basicConfig(level=logging.WARNING, format="%(message)s", force=True)
@@ -259,7 +260,8 @@ for fil in skrivna:
 
 # %% tags=["omraden"]
 etiketter = {nyckel: p["label"] for nyckel, p in analysis.plans.items()}
-kolumner = {k.field: k.header for k in area_columns(list(analysis.classes))}
+med_raster = config.landcover is not None
+kolumner = {k.name: k.label for k in area_columns(analysis.classes, landcover=med_raster)}
 omraden = (areas_table(analysis)
            .sort_values(["agricultural_ha", "plan", "area_id"], ascending=[False, True, True])
            .assign(plan=lambda t: t["plan"].map(etiketter),

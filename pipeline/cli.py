@@ -20,6 +20,7 @@ from pipeline.config import DEFAULT_CONFIG_NAME, Config, load_config
 from pipeline.console import safe_console
 from pipeline.errors import InputError
 from pipeline.outputs import ROLES, check_output_folders, publishing
+from pipeline.results import goal_text
 
 log = logging.getLogger("pipeline")
 
@@ -56,8 +57,7 @@ def summary_lines(summary: dict, outputs: list[Path]) -> list[str]:
     base_label = summary["plans"][summary["baseline"]]["label"]
     for key, c in summary["comparisons"].items():
         label = summary["plans"][key]["label"]
-        goal = {True: "målet är uppfyllt", False: "målet är inte uppfyllt",
-                None: "målet kan inte bedömas"}[c["goal_met"]]
+        goal = goal_text(c["goal_met"])
         lines.append(f"  {label} jämfört med {base_label}: "
                      f"{fmt.percentage_points(c['share_change_pp'])} – {goal}.")
     if any("landcover" in p for p in summary["plans"].values()):

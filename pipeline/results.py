@@ -1,6 +1,12 @@
-"""Reading the analysis outputs back: one checked reader for the map and the report.
+"""The contract of the analysis outputs, and one checked reader of them.
 
-`read_processed(folder)` reads summary.json and areas.csv and checks that the
+The contract: file names, the summary schema, the area columns (name, kind, Swedish
+label, meaning), the status and goal texts. `export`, `webmap`, the report and the
+CLI take their names and labels from here, so an area column added to
+`DERIVED_AREA_COLUMNS` appears in areas.csv, the GeoPackage, the workbook, the map's
+popups and table and the report's area table without further edits.
+
+The reader: `read_processed(folder)` reads summary.json and areas.csv and checks that the
 folder's files belong together before anything is built from them: the schema,
 the sha256 and row count of areas.csv recorded in summary.json, the rows per plan
 against each plan's `n_areas`, and the run id and layer counts of analysis.gpkg.
@@ -13,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +33,96 @@ SCHEMA = "opjord.summary/1"
 SUMMARY, AREAS_CSV, GPKG, XLSX = "summary.json", "areas.csv", "analysis.gpkg", "opjord.xlsx"
 GPKG_RUN_ID = "OPJORD_RUN_ID"  # metadata item of analysis.gpkg's `areas` layer
 AREA_TEXT_COLUMNS = ("plan", "area_id", "name", "type", "status")
+
+# ---------------------------------------------------------------------------- area columns
+
+
+@dataclass(frozen=True)
+class AreaColumn:
+    """One per-area column: areas.csv column, GeoPackage field and map property `name`."""
+
+    name: str
+    label: str  # Swedish header (workbook, map table and popup, report)
+    kind: str  # "text", "ha" (hectares) or "share" (0–1)
+    description: str  # what it holds, with units (the output contract in docs/outputs.md)
+
+
+@dataclass(frozen=True)
+class DerivedColumn(AreaColumn):
+    """An area column computed from the other area columns (a pandas expression)."""
+
+    compute: Callable[[pd.DataFrame], pd.Series] = lambda frame: pd.Series(dtype=float)
+
+
+# A new per-area figure computed from the others goes here (and in docs/outputs.md).
+DERIVED_AREA_COLUMNS: tuple[DerivedColumn, ...] = ()
+
+LANDCOVER_COLUMNS = (
+    AreaColumn("landcover_agricultural_ha", "Åkermark enligt marktäckedata (ha)", "ha",
+               "arable land in the area according to the land-cover raster, ha"),
+    AreaColumn("landcover_share", "Andel åkermark enligt marktäckedata", "share",
+               "landcover_agricultural_ha / area_ha (0–1)"),
+    AreaColumn("landcover_nodata_ha", "Utan marktäckedata (ha)", "ha",
+               "part of the area without raster data (nodata or outside the raster), ha"),
+)
+
+
+def area_columns(classes: tuple[str, ...] | list[str], *, landcover: bool,
+                 baseline_label: str | None = None) -> list[AreaColumn]:
+    """Every area column in order: keys, figures per class, share, status, derived, raster."""
+    from pipeline.indicators import class_columns
+
+    status = f"Status mot {baseline_label}" if baseline_label else "Status"
+    return [
+        AreaColumn("plan", "Plan", "text", "plan key from the config ([[plans]] key)"),
+        AreaColumn("area_id", "Område-id", "text",
+                   "the area's id (id_column, NFC, stripped) or its row number from 1"),
+        AreaColumn("name", "Namn", "text", "the area's name (name_column)"),
+        AreaColumn("type", "Typ", "text", "the area's type (type_column, through type_map)"),
+        AreaColumn("area_ha", "Areal (ha)", "ha", "the area's own area, ha (not clipped)"),
+        AreaColumn("agricultural_ha", "Jordbruksmark (ha)", "ha",
+                   "agricultural land inside the area, ha (overlapping blocks once)"),
+        *(AreaColumn(col, f"varav {c} (ha)", "ha",
+                     f"agricultural land of class {c} inside the area, ha")
+          for c, col in class_columns(tuple(classes)).items()),
+        AreaColumn("share", "Andel jordbruksmark", "share", "agricultural_ha / area_ha (0–1)"),
+        AreaColumn("status", status, "text",
+                   "new, kept, changed or removed against the baseline ('' for the baseline)"),
+        *DERIVED_AREA_COLUMNS,
+        *(LANDCOVER_COLUMNS if landcover else ()),
+    ]
+
+
+def add_derived_columns(areas: pd.DataFrame) -> pd.DataFrame:
+    """`areas` with every derived column computed (a new frame)."""
+    return areas.assign(**{c.name: c.compute for c in DERIVED_AREA_COLUMNS}) \
+        if DERIVED_AREA_COLUMNS else areas
+
+
+# ---------------------------------------------------------------------------- texts
+
+
+STATUS_LABELS = {"new": "ny", "kept": "kvar", "changed": "ändrad", "removed": "borttagen"}
+
+
+def status_label(status: object) -> str:
+    """The Swedish word for an area status ('' for the baseline's own areas)."""
+    return STATUS_LABELS.get(str(status) if isinstance(status, str) else "", "")
+
+
+def goal_text(goal_met: bool | None, *, reason: bool = False) -> str:
+    """"målet är uppfyllt" and its siblings; with `reason`, why (the share fell or not)."""
+    if goal_met is None:
+        return "målet kan inte bedömas"
+    text = "målet är uppfyllt" if goal_met else "målet är inte uppfyllt"
+    if reason:
+        text += ": andelen har minskat" if goal_met else ": andelen har inte minskat"
+    return text
+
+
+def goal_answer(goal_met: bool | None) -> str:
+    """The one-word answer in a table cell: Ja, Nej or Kan inte bedömas."""
+    return {True: "Ja", False: "Nej", None: "Kan inte bedömas"}[goal_met]
 
 _RERUN = "Åtgärd: kör `opjord analyse` (eller `opjord run`) igen med samma --config."
 

@@ -50,7 +50,15 @@ from pipeline import ANALYSIS_CRS, fmt
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.outputs import publishing
-from pipeline.results import Processed, read_processed
+from pipeline.results import (
+    LANDCOVER_COLUMNS,
+    AreaColumn,
+    Processed,
+    area_columns,
+    goal_text,
+    read_processed,
+    status_label,
+)
 from pipeline.values import ranks
 
 log = logging.getLogger(__name__)
@@ -60,7 +68,6 @@ MAP_LAYERS = ("areas", "agricultural_in_areas", "newly_designated", "released", 
 WEB_CRS = "EPSG:4326"
 COORD_DECIMALS = 6  # ≈ 0.1 m
 
-STATUS_SV = {"new": "ny", "kept": "kvar", "changed": "ändrad", "removed": "borttagen"}
 
 # Basemaps by config name: (tile URL, attribution HTML, Swedish name). Written here, not
 # taken from data, so the attribution may hold links; a custom attribution is escaped.
@@ -259,53 +266,39 @@ def _num(value: float) -> float | None:
 
 
 def status_sv(status: str) -> str:
-    return STATUS_SV.get(status or "", "–")
+    """The Swedish status word, "–" for the baseline's own areas."""
+    return status_label(status) or "–"
 
 
 def goal_sv(goal_met: bool | None) -> str:
-    return {True: "målet är uppfyllt: andelen har minskat",
-            False: "målet är inte uppfyllt: andelen har inte minskat",
-            None: "målet kan inte bedömas"}[goal_met]
+    return goal_text(goal_met, reason=True)
 
 
-@dataclass(frozen=True)
-class AreaColumn:
-    field: str  # property key on the map and areas.csv column
-    header: str  # Swedish header (table) / label (popup)
-    kind: str  # "text", "ha" or "share"
-
-
-def area_columns(classes: list[str]) -> list[AreaColumn]:
-    from pipeline.indicators import class_columns
-
-    cols = [AreaColumn("plan", "Plan", "text"), AreaColumn("area_id", "Område-id", "text"),
-            AreaColumn("name", "Namn", "text"), AreaColumn("type", "Typ", "text"),
-            AreaColumn("area_ha", "Areal (ha)", "ha"),
-            AreaColumn("agricultural_ha", "Jordbruksmark (ha)", "ha")]
-    cols += [AreaColumn(col, f"varav {c} (ha)", "ha") for c, col in class_columns(
-        tuple(classes)).items()]
-    cols += [AreaColumn("share", "Andel jordbruksmark", "share"),
-             AreaColumn("status", "Status", "text")]
-    return cols
+def map_columns(processed: Processed) -> list[AreaColumn]:
+    """The area columns the map shows: all of them (see `pipeline.results.area_columns`)."""
+    summary = processed.summary
+    return area_columns(summary.get("classes", []),
+                        landcover=LANDCOVER_COLUMNS[0].name in processed.areas.columns,
+                        baseline_label=summary["plans"][summary["baseline"]]["label"])
 
 
 def format_cell(column: AreaColumn, row: pd.Series, labels: dict[str, str], *,
                 unit: bool) -> str:
     """The Swedish display text of one areas.csv cell (not yet escaped)."""
-    value = row[column.field]
+    value = row[column.name]
     if column.kind == "ha":
         return fmt.hectares(_num(value)) if unit else fmt.number(_num(value))
     if column.kind == "share":
         return fmt.percent(_num(value))
-    if column.field == "plan":
+    if column.name == "plan":
         return labels.get(value, value)
-    if column.field == "status":
+    if column.name == "status":
         return status_sv(value)
     return "" if pd.isna(value) else str(value)
 
 
 def sort_value(column: AreaColumn, row: pd.Series) -> str:
-    value = row[column.field]
+    value = row[column.name]
     if column.kind in ("ha", "share"):
         v = _num(value)
         return "" if v is None else repr(v)
@@ -484,7 +477,7 @@ def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
                                                          tolerance_m=tol)))
 
     if areas_geo is not None:
-        columns = area_columns(classes)
+        columns = map_columns(processed)
         table = processed.areas.set_index(["plan", "area_id"])
         for index, key in enumerate(_plan_order(summary)):
             geo = areas_geo[areas_geo["plan"] == key]
@@ -492,11 +485,9 @@ def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
             for area_id in geo["area_id"].astype(str):
                 row = table.loc[(key, area_id)]
                 row = pd.concat([pd.Series({"plan": key, "area_id": area_id}), row])
-                props.append({c.field: esc(format_cell(c, row, labels, unit=True))
+                props.append({c.name: esc(format_cell(c, row, labels, unit=True))
                               for c in columns})
-            fields = [(c.field, c.header.replace(" (ha)", "")) for c in columns]
-            fields = [(f, "Status mot " + labels[base] if f == "status" else a)
-                      for f, a in fields]
+            fields = [(c.name, c.label.replace(" (ha)", "")) for c in columns]
             out.append(MapLayer(plan_style(key, labels[key], index),
                                 web_features(geo, props, tolerance_m=tol),
                                 tooltip=[f for f in fields if f[0] in ("name", "plan", "share")],
@@ -732,7 +723,7 @@ def table_rows(processed: Processed) -> tuple[list[AreaColumn], list[list[dict]]
     """The areas table: columns and, per row, cells with display text and sort value."""
     summary = processed.summary
     labels = {k: p["label"] for k, p in summary["plans"].items()}
-    columns = area_columns(list(summary.get("classes", [])))
+    columns = map_columns(processed)
     order = {k: i for i, k in enumerate(_plan_order(summary))}
     frame = processed.areas.assign(_o=processed.areas["plan"].map(order)).sort_values(
         ["_o", "area_id"], kind="stable")
