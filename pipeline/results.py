@@ -22,12 +22,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import geopandas as gpd
-import pandas as pd
-import pyogrio
+from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
+
+if TYPE_CHECKING:  # the texts and columns load without pandas; the reader imports it
+    import geopandas as gpd
+    import pandas as pd
 
 SCHEMA = "opjord.summary/1"
 SUMMARY, AREAS_CSV, GPKG, XLSX = "summary.json", "areas.csv", "analysis.gpkg", "opjord.xlsx"
@@ -51,7 +52,7 @@ class AreaColumn:
 class DerivedColumn(AreaColumn):
     """An area column computed from the other area columns (a pandas expression)."""
 
-    compute: Callable[[pd.DataFrame], pd.Series] = lambda frame: pd.Series(dtype=float)
+    compute: Callable[[pd.DataFrame], pd.Series] | None = None
 
 
 # A new per-area figure computed from the others goes here (and in docs/outputs.md).
@@ -145,6 +146,9 @@ class Processed:
 
     def layer(self, name: str) -> gpd.GeoDataFrame | None:
         """A layer of analysis.gpkg (EPSG:3006), or None when the run wrote none."""
+        import geopandas as gpd
+        import pyogrio
+
         if name not in self.summary["files"][GPKG]["layers"]:
             return None
         try:
@@ -156,6 +160,8 @@ class Processed:
 
 def read_processed(folder: Path) -> Processed:
     """Read and check summary.json, areas.csv and analysis.gpkg in `folder`."""
+    import pandas as pd
+
     missing = [n for n in (SUMMARY, AREAS_CSV, GPKG) if not (folder / n).is_file()]
     if missing:
         raise InputError(
@@ -226,6 +232,8 @@ def _counts(counts: dict[str, int]) -> str:
 
 def _check_gpkg(path: Path, summary: dict) -> None:
     """analysis.gpkg is the one this summary.json was written with (run id, layer counts)."""
+    import pyogrio
+
     try:
         run = (pyogrio.read_info(path, layer="areas").get("layer_metadata") or {}).get(
             GPKG_RUN_ID)
