@@ -116,7 +116,7 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> list[Path]:
     if config.landcover is not None:
         from pipeline.zonal import describe_raster, inspect_raster
 
-        print(describe_raster(inspect_raster(config.landcover)))
+        print(describe_raster(inspect_raster(config.landcover, read_pixels=True)))
     print("Indata ser bra ut: inga fel hittades.")
     return []
 
