@@ -5,15 +5,21 @@ never a figure computed from fewer features or from pixels GDAL could not read."
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import struct
 from pathlib import Path
 
 import numpy as np
+import pyogrio
 import pytest
 import rasterio
-from conftest import X0, Y0
+from conftest import X0, Y0, box, edit_config, farmland_records, plan_2025, write_layer
 from rasterio.transform import from_origin
 
+from pipeline.analyse import read_inputs
 from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.errors import InputError
 
 TOP = Y0 + 1000.0
 LANDCOVER = '\n[landcover]\npath = "raw/nmd.tif"\nagricultural_codes = [3]\n'
@@ -177,3 +183,164 @@ def test_raster_without_georeferencing_is_not_called_damaged(project, capsys):
                        + 'crs = "EPSG:3006"\n', encoding="utf-8")
     err = _fails(project, capsys, "analyse", "nmd.tif", "has no geotransform", "Fix:")
     assert "damaged" not in err
+
+
+# --- vector files -------------------------------------------------------------------------
+
+
+def _good_figures(project: Path, capsys) -> dict:
+    s = _good_run(project, capsys)
+    return {k: (p["agricultural_ha"], p["agricultural_ha_by_class"], p["share"])
+            for k, p in s["plans"].items()}
+
+
+def _shapefile_blocks(project: Path) -> Path:
+    """The field blocks as a Shapefile (blocks.shp, .shx, .dbf, .prj, .cpg)."""
+    shp = write_layer(project.parent / "raw/blocks.shp", farmland_records())
+    edit_config(project, 'path = "raw/blocks.gpkg"\nlayer = "jordbruksblock"',
+                'path = "raw/blocks.shp"')
+    return shp
+
+
+@pytest.mark.parametrize("part, keep", [(".shp", -40), (".shp", 200), (".dbf", -100),
+                                        (".dbf", 300), (".shx", -8)])
+def test_shapefile_cut_short(project, capsys, part, keep):
+    shp = _shapefile_blocks(project)
+    good = _good_figures(project, capsys)
+    assert good["op2025"][0] == pytest.approx(13.25)  # as with the GeoPackage
+    target = shp.with_suffix(part)
+    size = target.stat().st_size
+    _cut(target, size + keep if keep < 0 else keep)
+    for command in ("analyse", "validate"):
+        err = _fails(project, capsys, command, f"blocks{part}", "damaged", "[agricultural_land]")
+        assert "download or export" in err and ".shp, .shx and .dbf" in err
+
+
+def test_plan_shapefile_cut_short(project, capsys):
+    shp = write_layer(project.parent / "raw/op2025.shp", plan_2025())
+    edit_config(project, 'path = "raw/op2025.gpkg"', 'path = "raw/op2025.shp"')
+    _good_run(project, capsys)
+    dbf = shp.with_suffix(".dbf")
+    _cut(dbf, dbf.stat().st_size - 30)  # the last area's attributes
+    _fails(project, capsys, "analyse", "op2025.dbf", "damaged", "[[plans]]")
+
+
+# The field blocks as a GeoPackage of many pages: the five real blocks in the middle of 600
+# small "Skog" blocks (not a counted class, so they change no figure), which lie inside the
+# boundary so that the layer is read in one pass, not through the spatial index.
+N_FILL = 600
+
+
+def _filler(i: int) -> dict:
+    x, y = 5 * (i % 150), 900 + 5 * (i // 150)
+    return {"blockid": f"9{i:010d}", "agoslag": "Skog", "kategori": "Jordbruksblock",
+            "areal": 0.0009, "region_kod": "05", "arslager": 2024,
+            "geometry": box(x, y, x + 3, y + 3)}
+
+
+def _big_blocks(project: Path) -> Path:
+    fill = [_filler(i) for i in range(N_FILL)]
+    records = fill[:N_FILL // 2] + farmland_records() + fill[N_FILL // 2:]
+    return write_layer(project.parent / "raw/blocks.gpkg", records, layer="jordbruksblock")
+
+
+def _varint(data: bytes, i: int) -> int:
+    value = 0
+    for k in range(9):
+        byte = data[i + k]
+        if k == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value
+    raise AssertionError("unreachable")
+
+
+def leaf_page_of(path: Path, table: str, rowid: int) -> tuple[int, int]:
+    """The SQLite leaf page (1-based number, page size) that holds row `rowid` of `table`."""
+    with sqlite3.connect(path) as con:
+        page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                           (table,)).fetchone()[0]
+        page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    data = path.read_bytes()
+    while True:
+        start = (page - 1) * page_size
+        header = start + (100 if page == 1 else 0)
+        if data[header] == 0x0D:  # a table leaf
+            return page, page_size
+        assert data[header] == 0x05  # a table interior page: (child, largest rowid) cells
+        cells = struct.unpack(">H", data[header + 3:header + 5])[0]
+        child = struct.unpack(">I", data[header + 8:header + 12])[0]  # the right-most
+        for c in range(cells):
+            at = start + struct.unpack(">H", data[header + 12 + 2 * c:header + 14 + 2 * c])[0]
+            if rowid <= _varint(data, at + 4):
+                child = struct.unpack(">I", data[at:at + 4])[0]
+                break
+        page = child
+
+
+@pytest.mark.parametrize("rowid", [N_FILL // 2 + 3, N_FILL - 50],
+                         ids=["page-with-the-real-blocks", "page-with-fillers-only"])
+def test_geopackage_with_a_corrupted_page(project, capsys, rowid):
+    """GDAL's Arrow reader stops at a corrupted table page without an error: without the
+    count check the layer would be read as fewer features (here: without the real blocks,
+    or without some of the fillers)."""
+    gpkg = _big_blocks(project)
+    good = _good_figures(project, capsys)
+    assert good["op2025"][0] == pytest.approx(13.25)
+    page, size = leaf_page_of(gpkg, "jordbruksblock", rowid)
+    _overwrite_page(gpkg, page, size)
+    short = pyogrio.read_dataframe(gpkg, use_arrow=True)  # the trap: no error, fewer rows
+    assert len(short) < N_FILL + 5
+    for command in ("analyse", "validate"):
+        _fails(project, capsys, command, "blocks.gpkg", "damaged", "[agricultural_land]")
+
+
+def _overwrite_page(path: Path, page: int, size: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[(page - 1) * size:page * size] = (GARBAGE * (size // len(GARBAGE) + 1))[:size]
+    path.write_bytes(bytes(data))
+
+
+def test_geopackage_cut_short(project, capsys):
+    gpkg = _big_blocks(project)
+    _good_run(project, capsys)
+    _cut(gpkg, gpkg.stat().st_size * 3 // 5)
+    for command in ("analyse", "validate"):
+        _fails(project, capsys, command, "blocks.gpkg", "damaged", "cut short")
+
+
+def test_every_corrupted_page_gives_the_whole_layer_or_a_message(project):
+    """A tester's sweep: overwrite each page of the blocks GeoPackage in turn. Reading the
+    inputs either gives exactly the features of the whole file (the page held nothing the
+    read needs) or raises InputError naming the file; never another error, never fewer
+    features."""
+    gpkg = _big_blocks(project)
+    whole = gpkg.read_bytes()
+    good = read_inputs(load_config(project)).farmland["agricultural_land"]
+    assert len(good) == N_FILL + 5
+    outcomes = {"whole layer": 0, "message": 0}
+    for page in range(1, len(whole) // 4096 + 1):
+        gpkg.write_bytes(whole)
+        _overwrite_page(gpkg, page, 4096)
+        try:
+            got = read_inputs(load_config(project)).farmland["agricultural_land"]
+        except InputError as exc:
+            assert "blocks.gpkg" in str(exc), (page, str(exc))
+            outcomes["message"] += 1
+            continue
+        assert got["blockid"].tolist() == good["blockid"].tolist(), page
+        assert got.geometry.geom_equals_exact(good.geometry, 0).all(), page
+        outcomes["whole layer"] += 1
+    assert outcomes["message"] >= 10 and outcomes["whole layer"] >= 1, outcomes
+
+
+def test_stale_stored_feature_count_is_not_damage(project, capsys):
+    """A GeoPackage whose stored feature count is out of date (written by a tool that kept
+    no count triggers) is whole: the features are counted one by one before calling it
+    damaged."""
+    good = _good_figures(project, capsys)
+    with sqlite3.connect(project.parent / "raw/blocks.gpkg") as con:
+        con.execute("UPDATE gpkg_ogr_contents SET feature_count = 7")
+    assert pyogrio.read_info(project.parent / "raw/blocks.gpkg")["features"] == 7
+    assert _good_figures(project, capsys) == good
