@@ -344,3 +344,19 @@ def test_stale_stored_feature_count_is_not_damage(project, capsys):
         con.execute("UPDATE gpkg_ogr_contents SET feature_count = 7")
     assert pyogrio.read_info(project.parent / "raw/blocks.gpkg")["features"] == 7
     assert _good_figures(project, capsys) == good
+
+
+def test_fetch_boundary_cut_short(tmp_path):
+    """`opjord fetch` reads the boundary to choose the blocks: a cut-off Shapefile must not
+    silently lose a part of the municipality."""
+    from pipeline import fetch
+    from pipeline.config import VectorSource
+
+    shp = write_layer(tmp_path / "kommun.shp",
+                      [{"kommun": "T", "geometry": box(0, 0, 500, 1000)},
+                       {"kommun": "T", "geometry": box(500, 0, 1000, 1000)}])
+    source = VectorSource(role="boundary", path=shp, table="[boundary]")
+    assert fetch.boundary_geometry(source).area == pytest.approx(1_000_000.0)
+    _cut(shp, shp.stat().st_size - 40)
+    with pytest.raises(InputError, match="kommun.shp: the file is damaged"):
+        fetch.boundary_geometry(source)
