@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -567,6 +567,19 @@ class _Overlay:
     change_frames: list[gpd.GeoDataFrame]
 
 
+def _with_classes(coverage: Coverage, classes: tuple[str, ...]) -> Coverage:
+    """The coverage with its class names spelt as `classes` (the shared layer's).
+
+    A plan's own layer lists the same classes in the same order (`load_config` checks it),
+    but may spell them in another Unicode form (NFD "Å" as A + ring), as its data does.
+    """
+    if coverage.classes == classes:
+        return coverage
+    coverage.frame[CLASS] = coverage.frame[CLASS].map(
+        dict(zip(coverage.classes, classes, strict=True)))
+    return replace(coverage, classes=classes)
+
+
 def _overlay(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
              farmland: dict[str, gpd.GeoDataFrame], boundary: BaseGeometry | None,
              warnings: list[str]) -> _Overlay:
@@ -578,8 +591,9 @@ def _overlay(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     cut = _plan_faces(config, areas_by_plan, boundary)
     # Only the agricultural features near a face matter for the areas; each is still
     # resolved against the whole layer. One clip to the faces serves every figure.
-    coverages = {role: build_coverage(farmland[role], sources[role].class_column,
-                                      sources[role].classes, near=cut.faces.geoms)
+    coverages = {role: _with_classes(build_coverage(farmland[role], sources[role].class_column,
+                                                    sources[role].classes,
+                                                    near=cut.faces.geoms), classes)
                  for role in {config.agricultural_for(p).role for p in config.plans}}
     face_clips = {role: clip(coverage, cut.faces.geoms)
                   for role, coverage in coverages.items()}

@@ -156,7 +156,7 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> Outcome:
     if config.landcover is not None:
         from pipeline.zonal import describe_raster, inspect_raster
 
-        print(describe_raster(inspect_raster(config.landcover)))
+        print(describe_raster(inspect_raster(config.landcover, read_pixels=True)))
     print("Indata ser bra ut: inga fel hittades.")
     return Outcome()
 

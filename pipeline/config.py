@@ -10,6 +10,8 @@ write it (single quotes or forward slashes).
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import tomllib
@@ -157,6 +159,13 @@ _KEYS: dict[str, set[str]] = {
 
 _PLAN_KEY = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
+# Bounds of the numbers in the config (inclusive). Beyond them a value is a typo or a
+# mistake in units: a web map simplified by a kilometre, a context of a whole county, or
+# more features per WFS request than a server answers in one go.
+SIMPLIFY_TOLERANCE_MAX_M = 1000.0
+CONTEXT_BUFFER_MAX_M = 100_000.0
+PAGE_SIZE_MAX = 100_000
+
 
 class _Reader:
     """Typed access to one TOML table, collecting problems instead of raising."""
@@ -194,6 +203,24 @@ class _Reader:
             return default
         if isinstance(value, str) and not value.strip():
             self.fail(key, "is empty", "give a value or remove the key")
+            return default
+        return value
+
+    def number(self, key: str, kind: type | tuple[type, ...], default: Any, *,
+               low: float | None = None, high: float | None = None, unit: str = "",
+               fix: str) -> Any:
+        """A finite number within [low, high] (either bound optional), else `default` and
+        a problem; `fix` says what to write instead."""
+        value = self.get(key, kind, default)
+        if value is None or value is default:
+            return value
+        if not math.isfinite(value):
+            self.fail(key, f"= {value} is not a finite number", fix)
+            return default
+        if (low is not None and value < low) or (high is not None and value > high):
+            allowed = (f"{low:g} to {high:g}" if low is not None and high is not None
+                       else f"at least {low:g}" if low is not None else f"at most {high:g}")
+            self.fail(key, f"= {value:g} is out of range (allowed: {allowed}{unit})", fix)
             return default
         return value
 
@@ -288,10 +315,15 @@ def _vector(r: _Reader, role: str) -> VectorSource | None:
                         crs=r.crs())
 
 
-def _agricultural(r: _Reader, role: str) -> AgriculturalSource | None:
+def _agricultural(r: _Reader, role: str, shared: AgriculturalSource | None = None
+                  ) -> AgriculturalSource | None:
+    """An agricultural layer's table; a plan's own (`shared` given) must list the shared
+    layer's classes, in the same order (the figures by class have one set of columns), and
+    lists them when it gives none."""
     base = _vector(r, role)
     class_column = r.get("class_column", str, "agoslag")
-    classes = r.get("classes", list, ["Åker", "Bete"])
+    default = list(shared.classes) if shared is not None else ["Åker", "Bete"]
+    classes = r.get("classes", list, default)
     if not classes or not all(isinstance(c, str) and c for c in classes):
         r.fail("classes", "must be a non-empty list of class values",
                'write e.g. classes = ["Åker", "Bete"]')
@@ -299,13 +331,18 @@ def _agricultural(r: _Reader, role: str) -> AgriculturalSource | None:
     classes = [nfc(c) for c in classes]  # compared with the data in NFC
     if len(set(classes)) != len(classes):
         r.fail("classes", "lists a class twice", "list each class once, in priority order")
-    else:
-        alike = [v for v in folded_targets(classes).values() if len(v) > 1]
-        if alike:
-            r.fail("classes", "lists classes that differ only by case or surrounding spaces ("
-                   + "; ".join(", ".join(repr(c) for c in v) for v in alike)
-                   + "), and data values are matched with the classes regardless of those",
-                   "keep one of them")
+    elif alike := [v for v in folded_targets(classes).values() if len(v) > 1]:
+        r.fail("classes", "lists classes that differ only by case or surrounding spaces ("
+               + "; ".join(", ".join(repr(c) for c in v) for v in alike)
+               + "), and data values are matched with the classes regardless of those",
+               "keep one of them")
+    elif shared is not None and classes != list(shared.classes):
+        r.fail("classes", f"= {_toml_list(classes)} differ from [agricultural_land] `classes` "
+               f"= {_toml_list(shared.classes)}",
+               "list the same classes in the same order as in [agricultural_land] (the "
+               "figures per class have one column per shared class), or remove `classes` "
+               "here to use the shared ones; the plan's layer may still have its own path, "
+               "layer and class_column")
     if base is None:
         return None
     return AgriculturalSource(role=base.role, path=base.path, table=base.table,
@@ -326,6 +363,10 @@ def _nfc_type_map(r: _Reader, type_map: dict[str, str]) -> dict[str, str]:
                        f"{k!r} = {type_map[k]!r}" for k in keys) + "), and type values are "
                    "matched with the keys regardless of those", "keep one of those keys")
     return {nfc(k): nfc(v) for k, v in type_map.items()}
+
+
+def _toml_list(values) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
 
 
 def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
@@ -383,7 +424,9 @@ def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
             r.fail("agricultural_codes", "must be a non-empty list of integer class codes",
                    "write e.g. agricultural_codes = [3] (NMD åkermark)")
             codes = [3]
-        nodata = r.get("nodata", (int, float))
+        nodata = r.number("nodata", (int, float), None,
+                          fix="give the value the raster uses for missing data (NMD: 0), or "
+                              "remove `nodata` to use the file's own")
         if lc_path is not None:
             landcover = LandcoverConfig(path=lc_path, agricultural_codes=tuple(codes),
                                         nodata=None if nodata is None else float(nodata),
@@ -408,7 +451,7 @@ def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
         if "agricultural_land" in r.data:
             own_agri = _agricultural(
                 table(f"{r.table} agricultural_land", r.data["agricultural_land"],
-                      "agricultural_land"), f"agricultural_land:{key}")
+                      "agricultural_land"), f"agricultural_land:{key}", shared=agricultural)
         type_map = r.get("type_map", dict, {})
         if not all(isinstance(v, str) for v in type_map.values()):
             r.fail("type_map", "must map type values to text",
@@ -448,16 +491,23 @@ def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
         basemap = "osm"
     webmap = WebmapConfig(
         basemap=basemap, tile_url=w.get("tile_url", str), attribution=w.get("attribution", str),
-        simplify_tolerance_m=w.get("simplify_tolerance_m", float, 2.0),
-        context_buffer_m=w.get("context_buffer_m", float, 1000.0))
+        simplify_tolerance_m=w.number(
+            "simplify_tolerance_m", float, 2.0, low=0.0, high=SIMPLIFY_TOLERANCE_MAX_M,
+            unit=" m", fix="give the simplification in metres, e.g. 2 (0 keeps every vertex)"),
+        context_buffer_m=w.number(
+            "context_buffer_m", float, 1000.0, low=0.0, high=CONTEXT_BUFFER_MAX_M, unit=" m",
+            fix="give the distance in metres, e.g. 1000 (0 shows no farmland around the "
+                "areas)"))
     if basemap == "custom" and not (webmap.tile_url and webmap.attribution):
         w.fail("basemap", '= "custom" needs tile_url and attribution',
                "add tile_url = \"https://…/{z}/{x}/{y}.png\" and attribution = \"© …\"")
 
     f = table("[fetch]", raw.get("fetch", {}), "fetch")
+    page_size = f.number("page_size", int, None, low=1, high=PAGE_SIZE_MAX,
+                         fix="give the features per WFS request, e.g. 5000")
     fetch = FetchConfig(**{k: v for k, v in (
         ("url", f.get("url", str)), ("layer_latest", f.get("layer_latest", str)),
-        ("layer_years", f.get("layer_years", str)), ("page_size", f.get("page_size", int)),
+        ("layer_years", f.get("layer_years", str)), ("page_size", page_size),
     ) if v is not None})
 
     problems.raise_if_any()

@@ -194,14 +194,48 @@ def _write_gpkg_layers(analysis: Analysis, path: Path) -> None:
                      path, "boundary")
 
 
+SUMMARY_SHEET = "Sammanfattning"
+SHEET_NAME_MAX = 31  # Excel's limit, in UTF-16 code units
+# Excel refuses these in sheet names; "History" is reserved for its change tracking.
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]|[\x00-\x1f\x7f\ufffe\uffff]")
+_SHEET_RESERVED = frozenset({"history"})
+_SHEET_ENDS = re.compile(r"^[\s']+|[\s']+$")
+
+
+def _utf16_prefix(text: str, units: int) -> str:
+    """The longest prefix of `text` that is at most `units` UTF-16 code units long."""
+    out, n = [], 0
+    for ch in text:
+        n += 2 if ord(ch) > 0xFFFF else 1
+        if n > units:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
 def _sheet_name(label: str, used: set[str]) -> str:
-    name = re.sub(r"[\[\]:*?/\\]", "-", label)[:31] or "Plan"
-    base, n = name, 2
-    while name in used:
+    """A valid, unique Excel sheet name for a plan label; adds its `_sheet_key` to `used`.
+
+    Forbidden characters become "-", apostrophes and spaces at either end go, the name is
+    cut to 31 UTF-16 units and, when it is taken (Excel ignores case: compared casefolded),
+    reserved or empty, numbered " (2)", " (3)", … The label itself stays as written in
+    the cells.
+    """
+    base = _SHEET_ENDS.sub("", _SHEET_FORBIDDEN.sub("-", label))
+    base = _SHEET_ENDS.sub("", _utf16_prefix(base, SHEET_NAME_MAX)) or "Plan"
+    name, n = base, 2
+    while _sheet_key(name) in used or _sheet_key(name) in _SHEET_RESERVED:
         suffix = f" ({n})"
-        name, n = base[:31 - len(suffix)] + suffix, n + 1
-    used.add(name)
+        stem = _SHEET_ENDS.sub("", _utf16_prefix(base, SHEET_NAME_MAX - len(suffix)))
+        name, n = (stem or "Plan") + suffix, n + 1
+    used.add(_sheet_key(name))
     return name
+
+
+def _sheet_key(name: str) -> str:
+    """What Excel compares sheet names by: case ignored (equal in lower case or casefolded
+    is a clash)."""
+    return name.lower().casefold()
 
 
 def _summary_table(analysis: Analysis) -> pd.DataFrame:
@@ -243,12 +277,15 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
                "landcover_nodata_ha": "Utan marktäckedata (ha)"}
     note = ("DEMODATA – syntetiska data, inte Norrköpings kommuns siffror."
             if analysis.demo else "Källa: opjord, se summary.json för indata och versioner.")
-    with xlsxwriter.Workbook(path) as book:
+    # Text from the data is written as text: never a formula, link or number in Excel.
+    options = {"strings_to_formulas": False, "strings_to_urls": False,
+               "strings_to_numbers": False}
+    with xlsxwriter.Workbook(path, options) as book:
         formats = {"pct": book.add_format({"num_format": "0.0%"}),
                    "ha": book.add_format({"num_format": "#,##0.00"}),
                    "header": book.add_format({"bold": True, "bottom": 1})}
-        first = book.add_worksheet("Sammanfattning")
-        used = {"Sammanfattning"}
+        first = book.add_worksheet(SUMMARY_SHEET)
+        used = {_sheet_key(SUMMARY_SHEET)}
         all_areas = areas_table(analysis)
         for plan in config.plans:
             table = all_areas[all_areas["plan"] == plan.key].drop(columns=["plan"])
@@ -256,7 +293,7 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
             table = table.rename(columns=headers)
             sheet = book.add_worksheet(_sheet_name(plan.label, used))
             _write_table(sheet, table, formats, header_row=0)
-        first.write(0, 0, note)
+        first.write_string(0, 0, note)
         _write_table(first, _summary_table(analysis), formats, header_row=2)
 
 
@@ -267,12 +304,22 @@ def _cell_values(column: pd.Series) -> list:
 
 
 def _write_table(sheet, table: pd.DataFrame, formats: dict, *, header_row: int) -> None:
-    """A header row and one column at a time (xlsxwriter directly: no per-cell objects)."""
-    sheet.write_row(header_row, 0, [str(c) for c in table.columns], formats["header"])
+    """A header row and one column at a time (xlsxwriter directly: no per-cell objects).
+
+    Text goes through `write_string` and numbers through `write_number`, so no value from
+    the data is ever taken for a formula; empty text and missing values stay blank.
+    """
+    for i, col in enumerate(table.columns):
+        sheet.write_string(header_row, i, str(col), formats["header"])
     for i, col in enumerate(table.columns):
         for r, value in enumerate(_cell_values(table[col]), start=header_row + 1):
-            if value is not None:
-                sheet.write(r, i, value)
+            if isinstance(value, str):
+                if value:
+                    sheet.write_string(r, i, value)
+            elif isinstance(value, bool):
+                sheet.write_boolean(r, i, value)
+            elif value is not None:
+                sheet.write_number(r, i, value)
     _format_sheet(sheet, table.columns, formats, header_row=header_row)
 
 

@@ -824,19 +824,17 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
 
 
 def boundary_geometry(source: VectorSource):  # -> shapely geometry in EPSG:3006
-    """The union of the boundary layer, in EPSG:3006."""
-    import geopandas as gpd
+    """The union of the boundary layer, in EPSG:3006.
+
+    Read as the analysis reads it (`read.inspect_source`, `read.read_source`): a damaged
+    file, a missing CRS or an unreadable layer is an InputError naming the file.
+    """
+    from pipeline.read import inspect_source, read_source
 
     try:
-        frame = gpd.read_file(source.path, layer=source.layer, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several DataSource/Layer errors
-        raise InputError(f"{source.path}: {source.table} cannot be read ({exc}). Fix: check "
-                         "path and layer, or give --bbox instead.") from exc
-    if frame.crs is None:
-        if source.crs is None:
-            raise InputError(f"{source.path}: {source.table} has no CRS. Fix: add crs = "
-                             '"EPSG:…" to [boundary], or give --bbox.')
-        frame = frame.set_crs(source.crs)
+        frame = read_source(inspect_source(source))
+    except InputError as exc:
+        raise InputError([f"{p} (Or give --bbox instead.)" for p in exc.problems]) from None
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if frame.empty:
         raise InputError(f"{source.path}: {source.table} has no geometry. Fix: point it at the "

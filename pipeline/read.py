@@ -8,10 +8,15 @@ most of the layer.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import re
+import struct
 import threading
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +26,7 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS, Transformer
+from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
 from pipeline import ANALYSIS_CRS
@@ -32,13 +38,23 @@ from pipeline.values import distinct
 log = logging.getLogger(__name__)
 
 try:  # Arrow makes reads several times faster; pyogrio falls back without it.
-    import pyarrow  # noqa: F401
+    import pyarrow
 
     USE_ARROW = True
+    _ARROW_ERRORS: tuple[type[BaseException], ...] = (pyarrow.ArrowException,)
 except ImportError:  # pragma: no cover - pyarrow is a declared dependency
     USE_ARROW = False
+    _ARROW_ERRORS = ()
 
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+# What reading a damaged file raises: GDAL's errors (by driver), an I/O error from the Arrow
+# stream ("database disk image is malformed"), or geometry bytes GEOS cannot parse.
+_READ_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError,
+                GEOSException, *_ARROW_ERRORS)
+# GDAL warnings (pyogrio passes them on as RuntimeWarning) that mean the file is damaged.
+_DAMAGE_WARNING = re.compile(r"malformed|corrupt|IO error|read error|fread|truncat|"
+                             r"cannot read|failed to read|unexpected end|premature end",
+                             re.IGNORECASE)
 
 
 class BackgroundDigest:
@@ -110,6 +126,112 @@ def _crs_label(crs: CRS) -> str:
     return f"EPSG:{epsg}" if epsg else crs.name
 
 
+def damaged_source(source: VectorSource, detail: str, part: Path | None = None) -> InputError:
+    """The message for a vector file (or one part of a Shapefile) that is damaged."""
+    shapefile = source.path.suffix.lower() == ".shp"
+    again = ("download or export the layer again, all of .shp, .shx and .dbf together"
+             if shapefile else "download or export the file again")
+    return InputError(
+        f"{part or source.path}: the file is damaged: {detail}. A partial download or an "
+        f"interrupted copy leaves such a file. Fix: {again} (`opjord validate` then reads it "
+        f"all), or point {source.table} `path` at a whole copy.")
+
+
+def _declared_size(path: Path, head: bytes) -> int | None:
+    """The file size that a file's own header declares, in bytes, or None if unknown.
+
+    Known: SQLite (GeoPackage) by page size × page count, and a Shapefile's .shp, .shx
+    (file length in 16-bit words) and .dbf (header + records × record length).
+    """
+    suffix = path.suffix.lower()
+    if head.startswith(b"SQLite format 3\x00") and len(head) >= 100:
+        page_size = struct.unpack(">H", head[16:18])[0]
+        pages = struct.unpack(">I", head[28:32])[0]
+        if pages and head[24:28] == head[92:96]:  # the page count is valid
+            return (65536 if page_size == 1 else page_size) * pages
+    elif suffix in (".shp", ".shx") and len(head) >= 100 and head[:4] == b"\x00\x00\x27\x0a":
+        return 2 * struct.unpack(">i", head[24:28])[0]
+    elif suffix == ".dbf" and len(head) >= 12:
+        records = struct.unpack("<I", head[4:8])[0]
+        header_size, record_size = struct.unpack("<HH", head[8:12])
+        return header_size + records * record_size
+    return None
+
+
+def _cut_short(path: Path) -> tuple[Path, str] | None:
+    """The file (or Shapefile part) that is shorter than its header says, and by how much."""
+    parts = [path]
+    if path.suffix.lower() == ".shp":
+        parts = [p for ext in (".shp", ".shx", ".dbf") if (p := path.with_suffix(ext)).is_file()]
+    for part in parts:
+        if not part.is_file():
+            continue
+        with part.open("rb") as fh:
+            head = fh.read(100)
+        declared, size = _declared_size(part, head), part.stat().st_size
+        if declared is not None and size < declared:
+            return part, (f"it is cut short ({size:,} bytes of the {declared:,} that its "
+                          "header declares)")
+    return None
+
+
+@contextlib.contextmanager
+def _gdal_warnings(source: VectorSource) -> Iterator[None]:
+    """Turn GDAL's warnings while reading `source` into a damaged-file InputError when they
+    say the file is damaged; log the others (other warnings pass through unchanged)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if not issubclass(w.category, RuntimeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif _DAMAGE_WARNING.search(str(w.message)):
+            raise damaged_source(source, f"GDAL warns: {w.message}")
+        else:
+            log.warning("%s: %s", source.path.name, w.message)
+
+
+def _read_features(info: SourceInfo, *, bbox: tuple[float, ...] | None = None,
+                   **kwargs) -> pd.DataFrame:
+    """`pyogrio.read_dataframe` of the source's layer (`kwargs`: columns, read_geometry).
+
+    Raises InputError (damaged file) when the read fails, or when a read of the whole
+    layer (no `bbox`) gives another number of features than the layer holds: GDAL's Arrow
+    reader ends without an error at a corrupted GeoPackage page or at the end of a cut-off
+    .dbf. (Reads through the spatial index raise GDAL's error instead.)
+    """
+    source = info.source
+    with _gdal_warnings(source):
+        try:
+            df = pyogrio.read_dataframe(source.path, layer=info.layer, use_arrow=USE_ARROW,
+                                        bbox=bbox, **kwargs)
+        except _READ_ERRORS as exc:
+            raise damaged_source(source, f"layer {info.layer!r} cannot be read ({exc})"
+                                 ) from None
+        if bbox is None and len(df) != info.features:
+            _recount(info, len(df))
+    return df
+
+
+def _recount(info: SourceInfo, n_read: int) -> None:
+    """Count the layer's features one by one (GDAL reports errors on this path): a count
+    other than `n_read` means the read stopped early; the same count means only the
+    layer's stored feature count was out of date."""
+    source = info.source
+    try:
+        fids = pyogrio.read_dataframe(source.path, layer=info.layer, columns=[],
+                                      read_geometry=False, fid_as_index=True,
+                                      use_arrow=False)
+    except _READ_ERRORS as exc:
+        raise damaged_source(source, f"layer {info.layer!r} lists {info.features:,} features "
+                             f"but only {n_read:,} could be read ({exc})") from None
+    if len(fids) != n_read:
+        raise damaged_source(source, f"layer {info.layer!r} has {len(fids):,} features but "
+                             f"only {n_read:,} could be read")
+    log.debug("%s: layer %s stores a feature count of %s but holds %s features", source.path,
+              info.layer, f"{info.features:,}", f"{n_read:,}")
+
+
 def _choose_layer(source: VectorSource, problems: Problems) -> str | None:
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(source.path)]
@@ -133,11 +255,22 @@ def _choose_layer(source: VectorSource, problems: Problems) -> str | None:
 
 def inspect_source(source: VectorSource, required_columns: list[str] | None = None
                    ) -> SourceInfo:
-    """Check a vector source's layer, CRS and columns; raise InputError listing every problem."""
+    """Check a vector source's layer, CRS and columns; raise InputError listing every problem.
+
+    A file shorter than its own header says (a cut-off GeoPackage or Shapefile part) is
+    reported as damaged before GDAL reads it.
+    """
+    cut = _cut_short(source.path) if source.path.is_file() else None
+    if cut is not None:
+        raise damaged_source(source, cut[1], part=cut[0])
     problems = Problems()
-    layer = _choose_layer(source, problems)
-    problems.raise_if_any()
-    info = pyogrio.read_info(source.path, layer=layer, force_feature_count=True)
+    with _gdal_warnings(source):
+        layer = _choose_layer(source, problems)
+        problems.raise_if_any()
+        try:
+            info = pyogrio.read_info(source.path, layer=layer, force_feature_count=True)
+        except _READ_ERRORS as exc:
+            raise damaged_source(source, f"layer {layer!r} cannot be read ({exc})") from None
     fields = tuple(str(f) for f in info["fields"])
     file_crs = info["crs"]
     source_crs = _crs_label(CRS.from_user_input(file_crs)) if file_crs else None
@@ -190,8 +323,7 @@ def check_class_values(info: SourceInfo, values: pd.Series | None = None) -> Non
     here = distinct(values, source.classes) if values is not None else set()
     if set(source.classes) <= here:
         return
-    df = pyogrio.read_dataframe(source.path, layer=info.layer, columns=[source.class_column],
-                                read_geometry=False, use_arrow=USE_ARROW)
+    df = _read_features(info, columns=[source.class_column], read_geometry=False)
     found = distinct(df[source.class_column], source.classes)
     absent = [c for c in source.classes if c not in found]
     if not absent:
@@ -242,9 +374,8 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
             f"{info.features:,}",
             " where it meets the municipality or an area" if mask is not None else "")
     masked = mask is not None and not mask.is_empty
-    gdf = pyogrio.read_dataframe(info.source.path, layer=info.layer, columns=columns,
-                                 use_arrow=USE_ARROW,
-                                 bbox=_reader_bbox(mask, info) if masked else None)
+    gdf = _read_features(info, columns=columns,
+                         bbox=_reader_bbox(mask, info) if masked else None)
     if gdf.crs is None or info.source.crs is not None:
         gdf = gdf.set_crs(info.crs, allow_override=True)
     if CRS.from_user_input(gdf.crs) != CRS.from_user_input(ANALYSIS_CRS):

@@ -22,8 +22,12 @@ instead of (and next to) the field-block vectors:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +50,13 @@ log = logging.getLogger(__name__)
 MAX_CELLS_IN_MEMORY = 1_000_000
 GDAL_CACHEMAX_MB = 64  # GDAL's block cache while reading the raster
 PART_COLUMN = "opjord_part"  # exactextract overwrites a column named `id`: never use that
+# GDAL options for every read: a tile that cannot be read is an error, never zeros (GDAL
+# returns zeros when GTIFF_IGNORE_READ_ERRORS=YES is set in the environment).
+READ_OPTIONS = {"GDAL_CACHEMAX": GDAL_CACHEMAX_MB, "GTIFF_IGNORE_READ_ERRORS": "NO"}
+# GDAL warnings on opening that mean the file is cut off or overwritten: GDAL then drops the
+# tags it could not read (CRS, geotransform) and opens the file anyway.
+_DAMAGE_WARNING = re.compile(r"IO error|read error|corrupt|truncat|cannot read|failed to read|"
+                             r"premature end|unexpected end", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -115,18 +126,83 @@ def _crs_label(crs: CRS) -> str:
     return f"EPSG:{epsg}" if epsg else crs.name
 
 
-def inspect_raster(lc: LandcoverConfig) -> RasterInfo:
+def damaged_raster(path: Path, detail: object) -> InputError:
+    """The message for a raster whose header opens but whose contents cannot be read."""
+    return InputError(
+        f"{path}: the land-cover raster in [landcover] `path` is damaged: GDAL opens it but "
+        f"cannot read all of it (GDAL: {detail}), as happens after a partial download or an "
+        "interrupted copy. Fix: download or export the raster again (check the new copy with "
+        f"`gdalinfo -checksum {path.name}`), or point [landcover] `path` at a whole copy.")
+
+
+@contextlib.contextmanager
+def _gdal_warnings() -> Iterator[list[str]]:
+    """Collect the GDAL warnings that rasterio passes to logging while the block runs."""
+    logger = logging.getLogger("rasterio._env")
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = _Collect(logging.WARNING)
+    level = logger.level
+    logger.addHandler(handler)
+    if not logger.isEnabledFor(logging.WARNING):
+        logger.setLevel(logging.WARNING)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _damage_in(messages: list[str]) -> str | None:
+    """The first warning that says the file is damaged, and how many more there were."""
+    hits = [m for m in messages if _DAMAGE_WARNING.search(m)]
+    if not hits:
+        return None
+    return hits[0] + (f" (and {len(hits) - 1} more)" if len(hits) > 1 else "")
+
+
+def read_every_block(ds: rasterio.DatasetReader, path: Path) -> int:
+    """Read band 1 block by block (one block in memory at a time); raise InputError when a
+    block cannot be read. Returns the number of blocks read."""
+    n = 0
+    try:
+        for _, window in ds.block_windows(1):
+            ds.read(1, window=window)
+            n += 1
+    except rasterio.errors.RasterioError as exc:
+        raise damaged_raster(path, exc.__cause__ or exc) from None
+    return n
+
+
+def inspect_raster(lc: LandcoverConfig, *, read_pixels: bool = False) -> RasterInfo:
     """Open the raster and check it (readable, CRS, grid, nodata); raise InputError listing
-    every problem. Reads metadata only."""
+    every problem. Reads metadata only, unless `read_pixels`: then every block is read once
+    too, to find damage anywhere in the file (`opjord validate`)."""
+    with rasterio.Env(**READ_OPTIONS):  # GDAL's drivers take some options when opening
+        return _inspect_raster(lc, read_pixels)
+
+
+def _inspect_raster(lc: LandcoverConfig, read_pixels: bool) -> RasterInfo:
     problems = Problems()
     where = f"{lc.path}"
     try:
-        ds = rasterio.open(lc.path)
+        with _gdal_warnings() as messages, warnings.catch_warnings():
+            # a missing geotransform is reported below, or is damage
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            ds = rasterio.open(lc.path)
     except (rasterio.errors.RasterioError, OSError) as exc:
         raise InputError(
             f"{where}: [landcover] `path` cannot be opened as a raster ({exc}). Fix: point it "
             "at a GDAL-readable raster (GeoTIFF, COG or VRT) such as NMD's base layer, and "
             "check that the file is complete (a partial download cannot be read).") from None
+    damage = _damage_in(messages)
+    if damage is not None:
+        ds.close()
+        raise damaged_raster(lc.path, damage)
     with ds:
         file_crs = ds.crs
         source_crs = _crs_label(CRS.from_user_input(file_crs.to_wkt())) if file_crs else None
@@ -145,7 +221,11 @@ def inspect_raster(lc: LandcoverConfig) -> RasterInfo:
         else:
             crs, crs_wkt = source_crs or "", file_crs.to_wkt()
         t = ds.transform
-        if t.b != 0 or t.d != 0:
+        if t.is_identity and not ds.gcps[0]:
+            problems.add(f"{where}: the raster has no geotransform (where its pixels lie and "
+                         "how large they are). Fix: export it again as a GeoTIFF with its "
+                         "georeferencing, or add a world file (.tfw) beside it.")
+        elif t.b != 0 or t.d != 0:
             problems.add(f"{where}: the raster is rotated (geotransform {tuple(t)[:6]}), which "
                          "exact zonal statistics cannot read. Fix: warp it to a north-up grid "
                          "with gdalwarp (nearest neighbour, to keep the classes).")
@@ -163,6 +243,11 @@ def inspect_raster(lc: LandcoverConfig) -> RasterInfo:
         if ds.count > 1:
             log.info("%s has %d bands; band 1 is used.", lc.path.name, ds.count)
         problems.raise_if_any()
+        if read_pixels:
+            start = time.perf_counter()
+            blocks = read_every_block(ds, lc.path)
+            log.info("Read all %s blocks of %s in %.1f s: no damage found", f"{blocks:,}",
+                     lc.path.name, time.perf_counter() - start)
         block = ds.block_shapes[0]
         info = RasterInfo(config=lc, driver=ds.driver, width=ds.width, height=ds.height,
                           bands=ds.count, dtype=dtype, res=(abs(t.a), abs(t.e)),
@@ -252,10 +337,15 @@ def zonal_landcover(info: RasterInfo, geoms: np.ndarray) -> ZonalFigures:
         ops = ["valid=count", "unique", "frac"]
         if info.nodata is not None:
             ops.append(f"all=count(default_value={int(info.nodata)})")
-        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHEMAX_MB), rasterio.open(info.path) as ds:
-            result = exact_extract(_source(ds, info), frame, ops, include_cols=[PART_COLUMN],
-                                   strategy="feature-sequential",
-                                   max_cells_in_memory=MAX_CELLS_IN_MEMORY, output="pandas")
+        try:
+            with rasterio.Env(**READ_OPTIONS), rasterio.open(info.path) as ds:
+                result = exact_extract(_source(ds, info), frame, ops,
+                                       include_cols=[PART_COLUMN],
+                                       strategy="feature-sequential",
+                                       max_cells_in_memory=MAX_CELLS_IN_MEMORY,
+                                       output="pandas")
+        except rasterio.errors.RasterioError as exc:  # a tile the areas need is unreadable
+            raise damaged_raster(info.path, exc.__cause__ or exc) from None
         for row in result.itertuples(index=False):
             i = int(getattr(row, PART_COLUMN))
             values = np.asarray(row.unique).astype(np.int64)

@@ -1,0 +1,169 @@
+"""Config values a tester would try: numbers TOML allows but no map or fetch can use, and a
+plan's own agricultural layer with other classes than the shared one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import unicodedata
+
+import pyogrio
+import pytest
+from conftest import edit_config
+
+from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.errors import InputError
+
+
+def _config_error(cfg, capsys, *needles: str) -> str:
+    """load_config raises InputError with the needles; the CLI exits 2 without a traceback."""
+    with pytest.raises(InputError) as err:
+        load_config(cfg, inputs_must_exist=False)
+    message = str(err.value)
+    for needle in (str(cfg), *needles):
+        assert needle in message, message
+    assert main(["validate", "--config", str(cfg)]) == 2
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr and needles[0] in stderr
+    return message
+
+
+def _append(cfg, text: str) -> None:
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n" + text + "\n", encoding="utf-8")
+
+
+# --- numbers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("nan", "is not a finite number"), ("inf", "is not a finite number"),
+    ("-inf", "is not a finite number"), ("-1", "is out of range"),
+    ("-0.5", "is out of range"), ("1e9", "is out of range"), ("true", "must be a float"),
+    ('"2"', "must be a float"),
+])
+def test_simplify_tolerance_traps(project, capsys, value, problem):
+    _append(project, f"[webmap]\nsimplify_tolerance_m = {value}")
+    message = _config_error(project, capsys, "[webmap] `simplify_tolerance_m`", problem)
+    if "range" in problem:
+        assert "0 to 1000" in message
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("nan", "is not a finite number"), ("inf", "is not a finite number"),
+    ("-1", "is out of range"), ("100001", "is out of range"), ("false", "must be a float"),
+])
+def test_context_buffer_traps(project, capsys, value, problem):
+    _append(project, f"[webmap]\ncontext_buffer_m = {value}")
+    _config_error(project, capsys, "[webmap] `context_buffer_m`", problem)
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("0", "is out of range"), ("-1", "is out of range"), ("100001", "is out of range"),
+    ("nan", "must be a int"), ("inf", "must be a int"), ("2.5", "must be a int"),
+    ("true", "must be a int"),
+])
+def test_page_size_traps(project, capsys, value, problem):
+    _append(project, f"[fetch]\npage_size = {value}")
+    _config_error(project, capsys, "[fetch] `page_size`", problem)
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("nan", "is not a finite number"), ("inf", "is not a finite number"),
+    ("-inf", "is not a finite number"), ("true", "must be a int/float"),
+])
+def test_nodata_traps(project, capsys, value, problem):
+    _append(project, f'[landcover]\npath = "raw/nmd.tif"\nnodata = {value}')
+    _config_error(project, capsys, "[landcover] `nodata`", problem)
+
+
+def test_every_bad_number_is_reported_at_once(project):
+    _append(project, "[webmap]\nsimplify_tolerance_m = nan\ncontext_buffer_m = -inf\n"
+                     "[fetch]\npage_size = 0")
+    with pytest.raises(InputError) as err:
+        load_config(project)
+    assert len(err.value.problems) == 3
+
+
+def test_edge_values_are_accepted(project):
+    _append(project, "[webmap]\nsimplify_tolerance_m = 0\ncontext_buffer_m = 100000\n"
+                     "[fetch]\npage_size = 1\n"
+                     '[landcover]\npath = "raw/nmd.tif"\nnodata = -1')
+    config = load_config(project, inputs_must_exist=False)
+    assert config.webmap.simplify_tolerance_m == 0.0
+    assert config.webmap.context_buffer_m == 100_000.0
+    assert config.fetch.page_size == 1
+    assert config.landcover.nodata == -1.0
+
+
+def test_defaults_are_unchanged(project):
+    config = load_config(project)
+    assert config.webmap.simplify_tolerance_m == 2.0
+    assert config.webmap.context_buffer_m == 1000.0
+    assert config.fetch.page_size == 5000
+
+
+# --- a plan's own agricultural layer ---------------------------------------------------
+
+
+OWN = ('path = "raw/op2025.gpkg"\nagricultural_land = {{ path = "raw/blocks_2025.gpkg", '
+       'layer = "jordbruksblock"{extra} }}')
+
+
+def _own_layer(project, extra: str = "") -> None:
+    raw = project.parent / "raw"
+    shutil.copy(raw / "blocks.gpkg", raw / "blocks_2025.gpkg")
+    edit_config(project, 'path = "raw/op2025.gpkg"', OWN.format(extra=extra))
+
+
+@pytest.mark.parametrize("classes", ['["Åker"]', '["Bete", "Åker"]', '["Åker", "Bete", "Skog"]',
+                                     '["Skog", "Åker"]', '["åker", "Bete"]'])
+def test_own_classes_must_match_the_shared_ones(project, capsys, classes):
+    _own_layer(project, f", classes = {classes}")
+    message = _config_error(project, capsys, "[[plans]] #2 (op2025) agricultural_land `classes`",
+                            classes, '["Åker", "Bete"]', "same classes in the same order")
+    assert main(["analyse", "--config", str(project), "-q"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert not (project.parent / "data").exists()
+    assert message.count("Fix:") == 1
+
+
+def _figures(project) -> dict:
+    assert main(["analyse", "--config", str(project), "-q"]) == 0
+    summary = json.loads((project.parent / "data/processed/summary.json").read_text("utf-8"))
+    return {k: (p["agricultural_ha"], p["agricultural_ha_by_class"])
+            for k, p in summary["plans"].items()}
+
+
+def test_own_layer_without_classes_uses_the_shared_ones(project):
+    edit_config(project, 'classes = ["Åker", "Bete"]', 'classes = ["Bete", "Åker"]')
+    _own_layer(project)
+    config = load_config(project)
+    assert config.plans[1].agricultural_land.classes == ("Bete", "Åker")
+    # ÖP 2025 on its own copy of the blocks: Bete first, so Bete keeps the 2 ha under F1
+    # (A1: Åker 6, Bete 4; B2: Åker 3; B3: Åker 0.25 inside the boundary)
+    assert _figures(project)["op2025"] == (pytest.approx(13.25),
+                                           {"Bete": pytest.approx(4.0),
+                                            "Åker": pytest.approx(9.25)})
+
+
+def test_own_classes_in_another_unicode_form_are_the_same_classes(project):
+    """"Åker" typed as A + combining ring (NFD) is the shared class "Åker" (NFC) when the
+    plan's layer spells it that way too: its area counts as Åker, not as nothing."""
+    before = _figures(project)
+    shutil.rmtree(project.parent / "data")
+    raw = project.parent / "raw"
+    blocks = pyogrio.read_dataframe(raw / "blocks.gpkg")
+    blocks["agoslag"] = [unicodedata.normalize("NFD", v) for v in blocks["agoslag"]]
+    pyogrio.write_dataframe(blocks, raw / "blocks_nfd.gpkg", layer="jordbruksblock")
+    nfd = unicodedata.normalize("NFD", "Åker")
+    assert nfd != "Åker"
+    edit_config(project, 'path = "raw/op2025.gpkg"',
+                'path = "raw/op2025.gpkg"\nagricultural_land = { path = "raw/blocks_nfd.gpkg", '
+                f'class_column = "agoslag", classes = ["{nfd}", "Bete"] }}')
+    after = _figures(project)
+    assert after == before
+    assert after["op2025"][1]["Åker"] == pytest.approx(11.25)
+    pieces = pyogrio.read_dataframe(project.parent / "data/processed/analysis.gpkg",
+                                    layer="agricultural_in_areas", read_geometry=False)
+    assert set(pieces["class"]) == {"Åker", "Bete"}  # one spelling in the outputs
