@@ -318,8 +318,10 @@ def _write_table(sheet, table: pd.DataFrame, formats: dict, *, header_row: int) 
                     sheet.write_string(r, i, value)
             elif isinstance(value, bool):
                 sheet.write_boolean(r, i, value)
-            elif value is not None:
+            elif isinstance(value, int | float):
                 sheet.write_number(r, i, value)
+            elif value is not None:
+                sheet.write_string(r, i, str(value))
     _format_sheet(sheet, table.columns, formats, header_row=header_row)
 
 
