@@ -60,8 +60,8 @@ def test_text_from_the_data_is_never_a_formula(project):
         assert "<hyperlink" not in xml, name
     assert not any("worksheets/_rels" in n for n in parts)  # no link targets
     strings = _shared_strings(parts)
-    for trap in TRAPS:
-        assert trap in strings
+    for trap in TRAPS:  # " 12" is an id: ids are compared and written stripped
+        assert (trap.strip() if trap == " 12" else trap) in strings
     assert "=1+1" in strings  # the label in the summary's Plan column
     assert "Status mot =1+1" in strings  # a header from the label
     assert _sheet_names(parts) == ["Sammanfattning", "=1+1", "ÖP 2025"]
@@ -70,7 +70,7 @@ def test_text_from_the_data_is_never_a_formula(project):
     ids = [strings[int(c.find("m:v", NS).text)]
            for c in sheet3.iter(f"{{{NS['m']}}}c")
            if re.fullmatch(r"A[2-9]", c.get("r")) and c.get("t") == "s"]
-    assert ids == [TRAPS[3], TRAPS[5], TRAPS[8]]
+    assert ids == [TRAPS[3], TRAPS[5], TRAPS[8].strip()]
 
 
 def test_numbers_stay_numbers(project):
