@@ -50,6 +50,7 @@ from pipeline.overlay import (
     unions_of_coverages,
 )
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
+from pipeline.results import add_derived_columns
 from pipeline.values import canonical, empty_text, usable_ids, variant_warning, variants
 
 log = logging.getLogger(__name__)
@@ -659,7 +660,8 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     measured = done.measured
     area_frames = [m.areas for m in measured.values()]
     piece_frames = [m.pieces for m in measured.values()]
-    areas_gdf = gpd.GeoDataFrame(pd.concat(area_frames, ignore_index=True), crs=ANALYSIS_CRS)
+    areas_gdf = gpd.GeoDataFrame(add_derived_columns(pd.concat(area_frames, ignore_index=True)),
+                                 crs=ANALYSIS_CRS)
     footprints_gdf = gpd.GeoDataFrame(
         {"plan": list(measured),
          "development_area_ha": [m.development_m2 / M2_PER_HA for m in measured.values()]},

@@ -31,10 +31,21 @@ import xlsxwriter
 import pipeline
 from pipeline import ANALYSIS_CRS
 from pipeline.analyse import Analysis
-from pipeline.indicators import class_columns
 from pipeline.outputs import publishing
 from pipeline.read import USE_ARROW
-from pipeline.results import AREAS_CSV, GPKG, GPKG_RUN_ID, SCHEMA, SUMMARY, XLSX
+from pipeline.results import (
+    AREAS_CSV,
+    GPKG,
+    GPKG_RUN_ID,
+    LANDCOVER_COLUMNS,
+    SCHEMA,
+    SUMMARY,
+    XLSX,
+    AreaColumn,
+    area_columns,
+    goal_answer,
+    status_label,
+)
 
 # Layers of analysis.gpkg: name -> Swedish description shown in QGIS' layer properties.
 GPKG_LAYERS = {
@@ -47,7 +58,6 @@ GPKG_LAYERS = {
     "kept": "Jordbruksmark utpekad i både planen och jämförelseplanen",
     "boundary": "Kommungräns",
 }
-STATUS_SV = {"new": "ny", "kept": "kvar", "changed": "ändrad", "removed": "borttagen", "": ""}
 
 
 def software_versions() -> dict[str, str]:
@@ -125,13 +135,16 @@ def build_summary(analysis: Analysis, files: dict | None = None) -> dict:
     }
 
 
+def table_columns(analysis: Analysis) -> list[AreaColumn]:
+    """The area columns of this analysis (`pipeline.results.area_columns`)."""
+    return area_columns(analysis.classes,
+                        landcover=LANDCOVER_COLUMNS[0].name in analysis.areas.columns,
+                        baseline_label=analysis.config.baseline.label)
+
+
 def areas_table(analysis: Analysis) -> pd.DataFrame:
     """areas.csv: one row per area of every plan, stable English column names."""
-    cols = ["plan", "area_id", "name", "type", "area_ha", "agricultural_ha",
-            *class_columns(analysis.classes).values(), "share", "status"]
-    extra = [c for c in analysis.areas.columns if c.startswith("landcover_")]
-    table = pd.DataFrame(analysis.areas[cols + extra])
-    return table
+    return pd.DataFrame(analysis.areas[[c.name for c in table_columns(analysis)]])
 
 
 def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str, *,
@@ -254,8 +267,7 @@ def _summary_table(analysis: Analysis) -> pd.DataFrame:
         row["Förändring jordbruksmark (ha)"] = comp["agricultural_ha_change"] if comp else None
         row["Nyutpekad jordbruksmark (ha)"] = comp["newly_designated_ha"] if comp else None
         row["Frisläppt jordbruksmark (ha)"] = comp["released_ha"] if comp else None
-        row["Målet uppfyllt"] = ({True: "Ja", False: "Nej", None: "–"}[comp["goal_met"]]
-                                 if comp else "jämförelseplan")
+        row["Målet uppfyllt"] = goal_answer(comp["goal_met"]) if comp else "jämförelseplan"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -267,15 +279,9 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
     (the first one) last, as it waits for the municipal total.
     """
     config = analysis.config
-    headers = {"area_id": "Område-id", "name": "Namn", "type": "Typ", "area_ha": "Areal (ha)",
-               "agricultural_ha": "Jordbruksmark (ha)",
-               **{col: f"{c} (ha)" for c, col in class_columns(analysis.classes).items()},
-               "share": "Andel jordbruksmark",
-               "status": f"Status mot {config.baseline.label}",
-               "landcover_agricultural_ha": "Åkermark enligt marktäckedata (ha)",
-               "landcover_share": "Andel åkermark enligt marktäckedata",
-               "landcover_nodata_ha": "Utan marktäckedata (ha)"}
-    note = ("DEMODATA – syntetiska data, inte Norrköpings kommuns siffror."
+    headers = {c.name: c.label for c in table_columns(analysis)}
+    kommun = config.kommun if config.kommun.endswith("s") else f"{config.kommun}s"
+    note = (f"DEMODATA – syntetiska data, inte {kommun} kommuns siffror."
             if analysis.demo else "Källa: opjord, se summary.json för indata och versioner.")
     # Text from the data is written as text: never a formula, link or number in Excel.
     options = {"strings_to_formulas": False, "strings_to_urls": False,
@@ -289,7 +295,7 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
         all_areas = areas_table(analysis)
         for plan in config.plans:
             table = all_areas[all_areas["plan"] == plan.key].drop(columns=["plan"])
-            table["status"] = table["status"].map(STATUS_SV).fillna("")
+            table["status"] = table["status"].map(status_label)
             table = table.rename(columns=headers)
             sheet = book.add_worksheet(_sheet_name(plan.label, used))
             _write_table(sheet, table, formats, header_row=0)
