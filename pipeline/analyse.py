@@ -50,7 +50,7 @@ from pipeline.overlay import (
     unions_of_coverages,
 )
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
-from pipeline.results import add_derived_columns
+from pipeline.results import add_derived_columns, role_label
 from pipeline.values import canonical, empty_text, usable_ids, variant_warning, variants
 
 log = logging.getLogger(__name__)
@@ -145,9 +145,9 @@ def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
             problems.items.extend(exc.problems)
             continue
         if isinstance(source, AgriculturalSource) and infos[source.role].features == 0:
-            problems.add(f"{source.path}: layer {infos[source.role].layer!r} has no "
-                         "features, so there is no agricultural land to measure. Fix: point "
-                         f"{source.table} `path` at the field blocks (e.g. after `opjord "
+            problems.add(f"{source.path}: skiktet {infos[source.role].layer!r} har inga "
+                         "objekt, så det finns ingen jordbruksmark att mäta. Åtgärd: låt "
+                         f"{source.table} `path` peka på jordbruksblocken (t.ex. efter `opjord "
                          "fetch jordbruksblock`).")
     problems.raise_if_any()
     return infos
@@ -157,7 +157,7 @@ def _read_clean(info: SourceInfo, *, columns: list[str] | None = None,
                 mask: BaseGeometry | None = None) -> tuple[gpd.GeoDataFrame, CleanReport]:
     gdf = read_source(info, columns=columns, mask=mask)
     gdf, report = clean_polygons(gdf, info.source, layer=info.layer)
-    log.info("Cleaned %s: %s", info.source.path.name, report.describe())
+    log.info("Rensade %s: %s", info.source.path.name, report.describe())
     return gdf, report
 
 
@@ -172,7 +172,7 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo, warnings: list[str] | No
     gdf = read_source(info, columns=columns)
     gdf[ROW] = np.arange(1, len(gdf) + 1)
     gdf, report = clean_polygons(gdf, info.source, layer=info.layer)
-    log.info("Cleaned %s: %s", info.source.path.name, report.describe())
+    log.info("Rensade %s: %s", info.source.path.name, report.describe())
     return plan_areas(plan, gdf, warnings), report
 
 
@@ -195,11 +195,12 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[str] | No
                     else np.arange(1, len(gdf) + 1))[empty]
             shown = ", ".join(str(r) for r in rows[:10]) + (", …" if len(rows) > 10 else "")
             raise InputError(
-                f"{plan.source.path}: column {plan.id_column!r} is empty for {len(rows):,} of "
-                f"{len(gdf):,} areas (feature number {shown}, counting the layer's features "
-                "from 1). An area without an id cannot be matched with the baseline's areas by "
-                "id. Fix: fill in the ids, or remove `id_column` from "
-                f"{plan.source.table} to match the plans' areas by overlap instead.")
+                f"{plan.source.path}: kolumnen {plan.id_column!r} är tom för "
+                f"{fmt.number(len(rows), 0)} av {fmt.number(len(gdf), 0)} områden (objekt nr "
+                f"{shown}, räknat från 1 i skiktets ordning). Ett område utan id kan inte "
+                "matchas med jämförelseplanens områden på id. Åtgärd: fyll i id:na, eller ta "
+                f"bort `id_column` i {plan.source.table} så matchas planernas områden på "
+                "överlapp i stället.")
         ids = canonical(raw_ids).str.strip()
     else:
         ids = pd.Series([str(i) for i in range(1, len(gdf) + 1)], index=gdf.index,
@@ -230,9 +231,10 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[str] | No
         dupes = out["area_id"][out["area_id"].duplicated()].unique()
         if len(dupes):
             raise InputError(
-                f"{plan.source.path}: column {plan.id_column!r} is not a unique id (repeated: "
-                f"{', '.join(map(str, dupes[:10]))}). Fix: give every area its own id, or "
-                f"remove `id_column` from {plan.source.table} to number areas by row order.")
+                f"{plan.source.path}: kolumnen {plan.id_column!r} är inget unikt id "
+                f"(upprepade: {', '.join(map(str, dupes[:10]))}). Åtgärd: ge varje område ett "
+                f"eget id, eller ta bort `id_column` i {plan.source.table} så numreras "
+                "områdena i radordning.")
     _warn_formula_like(plan, out, warnings)
     return out
 
@@ -288,10 +290,10 @@ def _municipal_m2(farmland: gpd.GeoDataFrame, source: AgriculturalSource,
     """|F ∩ M| in m² (|F| without a boundary), from the coverage of the whole layer."""
     t = time.perf_counter()
     m2 = area_of_coverage(farmland, source.class_column, source.classes, boundary)
-    log.info("Agricultural land %s: %s ha in %s (coverage of all %s features, %.1f s)",
-             "in the municipality" if boundary is not None else "in the whole layer",
-             f"{m2 / M2_PER_HA:,.1f}", source.path.name, f"{len(farmland):,}",
-             time.perf_counter() - t)
+    log.info("Jordbruksmark %s: %s i %s (täckning av alla %s objekt, %s s)",
+             "i kommunen" if boundary is not None else "i hela skiktet",
+             fmt.hectares(m2 / M2_PER_HA), source.path.name, fmt.number(len(farmland), 0),
+             fmt.number(time.perf_counter() - t, 1))
     return m2
 
 
@@ -412,9 +414,9 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
     if config.boundary is not None:
         gdf, cleaning["boundary"] = _read_clean(infos["boundary"])
         if gdf.empty:
-            raise InputError(f"{config.boundary.path}: the municipal boundary has no polygon. "
-                             "Fix: point [boundary] `path` at the municipality's outline, or "
-                             "remove [boundary] to measure without one.")
+            raise InputError(f"{config.boundary.path}: kommungränsen har ingen polygon. "
+                             "Åtgärd: låt [boundary] `path` peka på kommunens gräns, eller ta "
+                             "bort [boundary] för att mäta utan den.")
         boundary = union(gdf.geometry.array.to_numpy())
 
     areas_by_plan: dict[str, gpd.GeoDataFrame] = {}
@@ -439,10 +441,10 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
     for role, source in agricultural_sources(config).items():
         farmland[role], cleaning[role] = _read_clean(infos[role], mask=mask)
         if farmland[role].empty:
-            raise InputError(f"{source.path}: no agricultural features "
-                             + ("inside the municipal boundary" if boundary is not None else "")
-                             + ". Fix: check that the layer covers the municipality and that "
-                             "its CRS is right.")
+            raise InputError(f"{source.path}: ingen jordbruksmark "
+                             + ("inom kommungränsen" if boundary is not None else "i skiktet")
+                             + ". Åtgärd: kontrollera att skiktet täcker kommunen och att dess "
+                             "koordinatsystem är rätt.")
         try:
             check_class_values(infos[role], farmland[role][source.class_column])
         except InputError as exc:
@@ -474,7 +476,7 @@ def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
     analysis.demo = is_demo([s.path for s in config.vector_sources()])
     if raster is not None:
         zonal.add_landcover(analysis, raster)
-    log.info("Analysis done in %.1f s", time.perf_counter() - start)
+    log.info("Analysen klar på %s s", fmt.number(time.perf_counter() - start, 1))
     return analysis
 
 
@@ -654,8 +656,8 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=False)  # the worker finishes what was submitted, then ends
-    log.info("Overlay and indicators for %d plans in %.2f s (the municipal total may still "
-             "be running)", len(config.plans), time.perf_counter() - start)
+    log.info("Överlagring och indikatorer för %d planer på %s s (kommunens totalsumma kan "
+             "fortfarande räknas)", len(config.plans), fmt.number(time.perf_counter() - start, 2))
 
     measured = done.measured
     area_frames = [m.areas for m in measured.values()]
@@ -682,8 +684,8 @@ def _figures(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame], done: _
     """The plan and comparison figures, once the municipal totals (m²) are known."""
     measured, statuses = done.measured, done.statuses
     municipal_m2 = {role: total.result() for role, total in totals.items()}
-    log.info("Analysis of the frames in %.2f s (all figures, municipal total included)",
-             time.perf_counter() - start)
+    log.info("Alla siffror, kommunens totalsumma inräknad, klara på %s s",
+             fmt.number(time.perf_counter() - start, 2))
     base = config.baseline
     plans: dict[str, dict] = {}
     for plan in config.plans:
@@ -734,8 +736,8 @@ def describe_sources(config: Config) -> list[str]:
                 _warn(None, msg)
         if source.role in plans:
             plan_areas(plans[source.role], clean)  # ids and type values, as the analysis
-        lines.append(f"{source.role}: {source.path} (layer {info.layer}, {info.driver}, "
-                     f"{info.source_crs or info.crs}"
-                     + (" from config" if source.crs else "")
-                     + f") — {info.features:,} features read, {report.describe()}")
+        lines.append(f"{role_label(source.role, config)}: {source.path} (skikt {info.layer}, "
+                     f"{info.driver}, {info.source_crs or info.crs}"
+                     + (" enligt konfigurationen" if source.crs else "")
+                     + f") – {fmt.number(info.features, 0)} objekt lästa, {report.describe()}")
     return lines

@@ -189,17 +189,48 @@ COMMANDS: dict[str, tuple[str, Callable[[Config, argparse.Namespace], Outcome]]]
 }
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help in Swedish where opjord controls the words."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):  # noqa: ANN001 - argparse's API
+        super().add_usage(usage, actions, groups, prefix="användning: " if prefix is None
+                          else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose section titles and error line are Swedish."""
+
+    def __init__(self, *args, parents=(), **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "kommandon och argument"
+        self._optionals.title = "flaggor"
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = "visa den här hjälpen och avsluta"
+        for parent in parents:  # after the titles, so the parents' options join "flaggor"
+            self._add_container_actions(parent)
+            self._defaults.update(parent._defaults)
+
+    def error(self, message: str):  # noqa: ANN201 - argparse's API: never returns
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: fel i kommandoraden: {message}. Se `{self.prog} --help`.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="opjord",
         description="Andelen jordbruksmark i översiktsplanens utvecklingsområden.")
-    parser.add_argument("--version", action="version", version=f"opjord {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=DEFAULT_CONFIG_NAME,
-                        help=f"config file (default: {DEFAULT_CONFIG_NAME} in this folder)")
-    common.add_argument("-v", "--verbose", action="count", default=0, help="more detail")
-    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"opjord {__version__}",
+                        help="visa versionen och avsluta")
+    common = _Parser(add_help=False)
+    common.add_argument("--config", default=DEFAULT_CONFIG_NAME, metavar="SÖKVÄG",
+                        help=f"konfigurationsfilen (standard: {DEFAULT_CONFIG_NAME} i den här "
+                             "mappen)")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="mer detaljer")
+    common.add_argument("-q", "--quiet", action="store_true", help="bara varningar och fel")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="KOMMANDO",
+                                parser_class=_Parser)
     for name, (help_text, _) in COMMANDS.items():
         sub.add_parser(name, parents=[common], help=help_text, description=help_text)
     from pipeline import fetch
@@ -207,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.configure_parser(sub.add_parser(
         "fetch", parents=[common], help="hämta Jordbruksverkets jordbruksblock via WFS"))
     demo = sub.add_parser("demo", parents=[common], help="återskapa demodata (data/raw/demo)")
-    demo.add_argument("--out", help="folder to write (default: data/raw/demo beside the config)")
+    demo.add_argument("--out", metavar="MAPP",
+                      help="mappen att skriva (standard: data/raw/demo bredvid konfigurationen)")
     return parser
 
 
@@ -235,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception:  # noqa: BLE001 - the last resort: a bug, not bad input
         traceback.print_exc()
-        print("opjord: unexpected error (a bug in opjord, not in your data); earlier outputs "
-              "are untouched. Please report it with the lines above.", file=sys.stderr)
+        print("opjord: oväntat fel (ett fel i opjord, inte i dina data); inga tidigare "
+              "resultat har ändrats. Rapportera gärna felet med raderna ovan.", file=sys.stderr)
         return 1
 
 

@@ -121,6 +121,17 @@ def goal_text(goal_met: bool | None, *, reason: bool = False) -> str:
     return text
 
 
+def role_label(role: str, config=None) -> str:
+    """A Swedish name for an input role ("plan:op2017" → "Plan ÖP 2017 (op2017)")."""
+    kind, _, key = role.partition(":")
+    labels = {p.key: p.label for p in config.plans} if config is not None else {}
+    if kind == "plan":
+        return f"Plan {labels.get(key, key)} ({key})" if key in labels else f"Plan {key}"
+    if kind == "agricultural_land":
+        return f"Jordbruksmark för plan {labels.get(key, key)}" if key else "Jordbruksmark"
+    return {"boundary": "Kommungräns", "landcover": "Marktäckedata"}.get(kind, role)
+
+
 def goal_answer(goal_met: bool | None) -> str:
     """The one-word answer in a table cell: Ja, Nej or Kan inte bedömas."""
     return {True: "Ja", False: "Nej", None: "Kan inte bedömas"}[goal_met]

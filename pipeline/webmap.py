@@ -199,11 +199,11 @@ def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
     try:
         info = inspect_source(source, [source.class_column])
     except InputError as exc:
-        log.warning("Context farmland left out of the map: %s", exc)
+        log.warning("Jordbruksmarken runt områdena visas inte på kartan: %s", exc)
         return None
     if recorded.get(source.role) not in (None, info.sha256):
-        log.warning("Context farmland left out of the map: %s changed since `opjord analyse` "
-                    "(sha256 differs); run `opjord analyse` again.", source.path)
+        log.warning("Jordbruksmarken runt områdena visas inte på kartan: %s har ändrats sedan "
+                    "(en annan sha256); kör `opjord analyse` igen.", source.path)
         return None
     zone = shapely.buffer(shapely.union_all(areas.geometry.array.to_numpy()), buffer_m,
                           quad_segs=4)
@@ -786,8 +786,8 @@ def write_maps(config: Config, processed: Processed, folder: Path) -> list[str]:
     for name, text in pages.items():
         (folder / name).write_text(text, encoding="utf-8", newline="\n")
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    log.info("Wrote %d web map pages (%s MB in total) in %.1f s", len(pages),
-             fmt.number(size / 1e6, 2), time.perf_counter() - start)
+    log.info("Skrev %d webbsidor med kartor (%s MB sammanlagt) på %s s", len(pages),
+             fmt.number(size / 1e6, 2), fmt.number(time.perf_counter() - start, 1))
     return [INDEX, OVERVIEW, STATEMENT]
 
 
