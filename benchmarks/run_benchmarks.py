@@ -663,7 +663,7 @@ def write_readme(results: dict, facts: dict, info: dict, argv: list[str], repeat
 
         | scale | what | blocks in layer | layer MB | boundary km² |
         |---|---|---:|---:|---:|
-        """) + gen + "\n\n" + table(results, facts) + "\n\nTargets (issue 2, Speed):\n\n" + \
+        """) + gen + "\n\n" + table(results, facts) + "\n\nSpeed targets:\n\n" + \
         "\n".join(verdicts(results)) + "\n"
     text = README.read_text(encoding="utf-8") if README.exists() else ""
     block = f"{START}\n{body}{END}"

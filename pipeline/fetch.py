@@ -8,7 +8,7 @@ equals the server's total, no repeated blocks, right year, right place, SWEREF 9
 coordinates) and written atomically as a GeoPackage, with an entry in the folder's
 `manifest.json` (URL, layer, filter, time, count, sha256, licence and attribution).
 
-Server differences handled here (see FIELD-NOTES "A local WFS for tests"):
+Server differences handled here (see docs/fetch.md, "Server notes"):
 
 - a bbox is sent with the URN CRS `urn:ogc:def:crs:EPSG::3006` and therefore in
   northing,easting order (the CRS's official axis order in WFS 2.0);

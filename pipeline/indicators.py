@@ -1,6 +1,6 @@
 """Indicators from measured areas: per area, per plan, and plan versus baseline.
 
-The definitions are DESIGN.md's, in one place:
+The definitions of docs/indicators.md, in one place:
 
 - share = agricultural_ha / development_area_ha (0–1), None for a plan without areas
 - share_change_pp = 100 × (share_plan − share_baseline); goal_met = share_plan < share_baseline

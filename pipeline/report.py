@@ -675,6 +675,8 @@ def _method(doc: _Doc, data: ReportData) -> None:
         ["Siffror per område gäller varje område för sig. Eftersom områden kan överlappa kan "
          "summan av områdena bli större än planens totalsiffror, som räknar överlapp en gång."],
     ]))
+    doc.add(Para(["Definitionerna med formler och ett räknat exempel finns i opjords "
+                  "dokumentation, ", Code("docs/indicators.md"), " (på engelska)."]))
 
     doc.add(Heading(3, "Beräkning"))
     transformed = [i for i in s.get("inputs", [])

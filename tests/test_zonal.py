@@ -88,7 +88,7 @@ def test_four_pixels_with_known_fractions(tmp_path):
 
 
 def test_field_notes_square_offset_on_the_grid(tmp_path):
-    """FIELD-NOTES' case: a 25 × 25 m square offset 5 m on the 10 m grid; over a 2 × 2
+    """The textbook case: a 25 × 25 m square offset 5 m on the 10 m grid; over a 2 × 2
     pixel arable block it covers 15 × 15 m of arable (centre rule and all_touched differ)."""
     arr = np.zeros((4, 4), dtype=np.uint8)
     arr[:2, :2] = 3
