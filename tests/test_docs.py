@@ -283,7 +283,7 @@ def test_outputs_md_lists_every_column_layer_and_field(full_run):
                                                for c in header}
         sheet = pd.read_excel(xlsx, config.plans[1].label, nrows=0).columns
         found["opjord.xlsx <label>"] = {
-            re.sub(r"^(Åker|Bete) \(ha\)$", "<class> (ha)", c)
+            re.sub(r"^varav (Åker|Bete) \(ha\)$", "varav <class> (ha)", c)
             .replace(f"Status mot {config.baseline.label}", "Status mot <baseline label>")
             for c in sheet}
     documented = {k: set(names(v)) for k, v in marked_tables(OUTPUTS_MD, "output-fields").items()}
