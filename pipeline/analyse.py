@@ -71,9 +71,11 @@ class Figures:
     municipal_agricultural_ha: dict[str, float]  # per agricultural layer role
 
 
-@dataclass
+@dataclass(frozen=True)
 class Analysis:
     """Everything the analysis computed; geometries in EPSG:3006, areas in ha, shares 0–1.
+
+    Built once by `analyse`, complete (land cover included), and then only read.
 
     The layers are ready when `analyse_frames` returns; `figures` may still be computing
     in a worker thread (the municipal total needs the whole agricultural layer), so the
@@ -471,9 +473,9 @@ def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
         raster = zonal.inspect_raster(config.landcover)
     inputs = inputs if inputs is not None else read_inputs(config)
     analysis = analyse_frames(config, inputs.areas_by_plan, inputs.farmland, inputs.boundary,
-                              warnings=inputs.warnings)
-    analysis.infos, analysis.cleaning = inputs.infos, inputs.cleaning
-    analysis.demo = is_demo([s.path for s in config.vector_sources()])
+                              warnings=inputs.warnings, infos=inputs.infos,
+                              cleaning=inputs.cleaning,
+                              demo=is_demo([s.path for s in config.vector_sources()]))
     if raster is not None:
         zonal.add_landcover(analysis, raster)
     log.info("Analysen klar på %s s", fmt.number(time.perf_counter() - start, 1))
@@ -633,7 +635,9 @@ def _overlay(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
 
 def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
                    farmland: dict[str, gpd.GeoDataFrame], boundary: BaseGeometry | None, *,
-                   warnings: list[str] | None = None) -> Analysis:
+                   warnings: list[str] | None = None, infos: dict[str, SourceInfo] | None = None,
+                   cleaning: dict[str, CleanReport] | None = None,
+                   demo: bool = False) -> Analysis:
     """The overlay and indicators over clean frames in EPSG:3006 (no I/O).
 
     `areas_by_plan[key]` has columns area_id, name, type and geometry (`read_plan_areas`);
@@ -672,7 +676,8 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     pieces = (pd.concat(piece_frames, ignore_index=True) if piece_frames else empty_pieces)
     changes = (pd.concat(done.change_frames, ignore_index=True) if done.change_frames
                else empty_pieces)
-    return Analysis(config=config, demo=False, infos={}, cleaning={}, boundary=boundary,
+    return Analysis(config=config, demo=demo, infos=dict(infos or {}),
+                    cleaning=dict(cleaning or {}), boundary=boundary,
                     areas=areas_gdf, footprints=footprints_gdf,
                     pieces=gpd.GeoDataFrame(pieces, crs=ANALYSIS_CRS),
                     changes=gpd.GeoDataFrame(changes, crs=ANALYSIS_CRS), figures=figures,
