@@ -136,7 +136,7 @@ pd.DataFrame({roll: r.as_dict() for roll, r in inputs.cleaning.items()}).T.renam
 
 # %%
 for varning in inputs.warnings:
-    print("Varning:", varning)
+    print("Varning:", varning.message)
 
 # %% [markdown]
 # ## 4. Jordbruksmarken som en täckning

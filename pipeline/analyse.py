@@ -50,7 +50,7 @@ from pipeline.overlay import (
     unions_of_coverages,
 )
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
-from pipeline.results import add_derived_columns, role_label
+from pipeline.results import Notice, add_derived_columns, role_label, variant_figures
 from pipeline.values import canonical, empty_text, usable_ids, variant_warning, variants
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class Analysis:
     pieces: gpd.GeoDataFrame  # agricultural pieces inside each plan's footprint
     changes: gpd.GeoDataFrame  # newly designated / released / kept pieces per later plan
     figures: Future[Figures]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     extra_inputs: list[dict] = field(default_factory=list)  # non-vector inputs (the raster)
 
     @property
@@ -163,7 +163,7 @@ def _read_clean(info: SourceInfo, *, columns: list[str] | None = None,
     return gdf, report
 
 
-def read_plan_areas(plan: PlanConfig, info: SourceInfo, warnings: list[str] | None = None
+def read_plan_areas(plan: PlanConfig, info: SourceInfo, warnings: list[Notice] | None = None
                     ) -> tuple[gpd.GeoDataFrame, CleanReport]:
     """A plan's areas with columns plan, area_id, name, type (strings) and geometry.
 
@@ -178,7 +178,7 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo, warnings: list[str] | No
     return plan_areas(plan, gdf, warnings), report
 
 
-def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[str] | None = None
+def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[Notice] | None = None
                ) -> gpd.GeoDataFrame:
     """The clean features of a plan's layer as areas: plan, area_id, name, type, geometry.
 
@@ -215,14 +215,14 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[str] | No
                           dtype="string")
         found = variants(raw_types, plan.type_map, geoms)
         if found:
-            _warn(warnings, variant_warning(
+            _warn(warnings, "type_variants", variant_warning(
                 f"Plan {plan.key} ({plan.label}), {plan.source.path.name} kolumn "
                 f"{plan.type_column!r}",
                 "typvärden som bara skiljer sig från en nyckel i `type_map` i versaler/gemener "
                 "eller mellanslag runt texten översätts som den nyckeln", found,
                 one="område", many="områden",
                 fix="Rätta värdena i data eller lägg till dem i `type_map`, så försvinner "
-                    "varningen."))
+                    "varningen."), plan=plan.key, variants=variant_figures(found))
     out = gpd.GeoDataFrame({
         "plan": plan.key,
         "area_id": ids,
@@ -245,7 +245,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read 
 
 
 def _warn_formula_like(plan: PlanConfig, areas: gpd.GeoDataFrame,
-                       warnings: list[str] | None) -> None:
+                       warnings: list[Notice] | None) -> None:
     """Warn about texts a spreadsheet would take for a formula (OWASP "CSV injection").
 
     opjord.xlsx writes them as text; areas.csv, a file for programs, keeps every value as
@@ -257,34 +257,37 @@ def _warn_formula_like(plan: PlanConfig, areas: gpd.GeoDataFrame,
         return
     col, value = found[0]
     shown = value if len(value) <= 40 else value[:39] + "…"
-    _warn(warnings,
+    _warn(warnings, "formula_like_text",
           f"Plan {plan.key} ({plan.label}), {plan.source.path.name}: {len(found)} text(er) i "
           f"id, namn eller typ börjar med =, +, -, @ eller ett styrtecken (t.ex. {col} "
           f"{shown!r}), som ett kalkylprogram kan tolka som en formel. I opjord.xlsx är de "
           "skrivna som text; areas.csv innehåller dem som i data. Öppna areas.csv i Excel via "
-          "Data → Från text/CSV, inte genom att dubbelklicka på filen.")
+          "Data → Från text/CSV, inte genom att dubbelklicka på filen.", plan=plan.key,
+          count=len(found))
 
 
-def _warn(warnings: list[str] | None, message: str) -> None:
-    """Log a Swedish warning and keep it for summary.json (when `warnings` is given)."""
+def _warn(warnings: list[Notice] | None, code: str, message: str, **figures) -> None:
+    """Log a Swedish warning and keep it, with its code and figures, for summary.json
+    (when `warnings` is given)."""
     log.warning(message)
     if warnings is not None:
-        warnings.append(message)
+        warnings.append(Notice(code, message, figures))
 
 
 def class_variant_warning(source: AgriculturalSource, farmland: gpd.GeoDataFrame
-                          ) -> str | None:
+                          ) -> Notice | None:
     """The warning for class values counted as a class though they differ from it by case or
     surrounding spaces (features and their own area in ha), or None when there are none."""
     found = variants(farmland[source.class_column], source.classes,
                      farmland.geometry.array.to_numpy())
     if not found:
         return None
-    return variant_warning(
+    return Notice("class_variants", variant_warning(
         f"Jordbruksmark {source.path.name} ({source.table}), kolumn {source.class_column!r}",
         "värden som bara skiljer sig från en klass i `classes` i versaler/gemener eller "
         "mellanslag runt texten räknas som den klassen", found, one="objekt", many="objekt",
-        fix="Rätta värdena i data så att de stavas som i `classes`, så försvinner varningen.")
+        fix="Rätta värdena i data så att de stavas som i `classes`, så försvinner varningen."),
+        {"layer": source.role, "variants": variant_figures(found)})
 
 
 def _municipal_m2(farmland: gpd.GeoDataFrame, source: AgriculturalSource,
@@ -394,7 +397,7 @@ class Inputs:
     areas_by_plan: dict[str, gpd.GeoDataFrame]  # by plan key (`read_plan_areas`)
     farmland: dict[str, gpd.GeoDataFrame]  # by agricultural layer role (`agricultural_sources`)
     cleaning: dict[str, CleanReport]  # what cleaning did, by role
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
 
 def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> Inputs:
@@ -409,7 +412,7 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
     `type_map` key though they differ from it by case or surrounding spaces.
     """
     infos = infos if infos is not None else inspect_inputs(config)
-    warnings: list[str] = []
+    warnings: list[Notice] = []
     cleaning: dict[str, CleanReport] = {}
 
     boundary = None
@@ -426,10 +429,9 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
         areas_by_plan[plan.key], cleaning[plan.source.role] = read_plan_areas(
             plan, infos[plan.source.role], warnings)
         if areas_by_plan[plan.key].empty:
-            msg = (f"Plan {plan.key} ({plan.label}): {plan.source.path.name} innehåller inga "
-                   "utvecklingsområden, så planens andel saknas (null, inte 0).")
-            warnings.append(msg)
-            log.warning(msg)
+            _warn(warnings, "plan_without_areas",
+                  f"Plan {plan.key} ({plan.label}): {plan.source.path.name} innehåller inga "
+                  "utvecklingsområden, så planens andel saknas (null, inte 0).", plan=plan.key)
 
     # With a boundary, farmland is read through the spatial index: only features that touch
     # the municipality (for its total) or an area's envelope (per-area figures are not
@@ -452,8 +454,8 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
         except InputError as exc:
             problems.items.extend(exc.problems)
             continue
-        if (msg := class_variant_warning(source, farmland[role])) is not None:
-            _warn(warnings, msg)
+        if (notice := class_variant_warning(source, farmland[role])) is not None:
+            _warn(warnings, notice.code, notice.message, **notice.figures)
     problems.raise_if_any()
     return Inputs(infos=infos, boundary=boundary, areas_by_plan=areas_by_plan, farmland=farmland,
                   cleaning=cleaning, warnings=warnings)
@@ -524,7 +526,7 @@ class _PlanMeasure:
 
 def _measure_plan(plan: PlanConfig, areas: gpd.GeoDataFrame, status: pd.DataFrame,
                   cut: _PlanFaces, coverage: Coverage, clipped: Clipped,
-                  classes: tuple[str, ...], warnings: list[str]) -> _PlanMeasure:
+                  classes: tuple[str, ...], warnings: list[Notice]) -> _PlanMeasure:
     """Per-area figures (sums over the faces inside each area, not clipped to the
     boundary) and the footprint's (sums over the plan's faces inside the boundary)."""
     f = cut.faces
@@ -537,11 +539,11 @@ def _measure_plan(plan: PlanConfig, areas: gpd.GeoDataFrame, status: pd.DataFram
     fp = cut.footprint[plan.key]
     outside_m2 = float(f.area_m2[cut.in_plan[plan.key] & ~f.inside].sum())
     if outside_m2 > 0:
-        msg = (f"Plan {plan.key} ({plan.label}): {fmt.hectares(outside_m2 / M2_PER_HA, 2)} av "
-               f"planens utvecklingsområden ligger {OUTSIDE_BOUNDARY}; de räknas inte i planens "
-               "totalsiffror men ingår i siffrorna per område.")
-        warnings.append(msg)
-        log.warning(msg)
+        _warn(warnings, "areas_outside_boundary",
+              f"Plan {plan.key} ({plan.label}): {fmt.hectares(outside_m2 / M2_PER_HA, 2)} av "
+              f"planens utvecklingsområden ligger {OUTSIDE_BOUNDARY}; de räknas inte i planens "
+              "totalsiffror men ingår i siffrorna per område.", plan=plan.key,
+              outside_ha=outside_m2 / M2_PER_HA)
     in_fp = fp[clipped.region]
     frame = areas.copy()
     frame["area_ha"] = shapely.area(areas.geometry.array.to_numpy()) / M2_PER_HA
@@ -587,7 +589,7 @@ def _with_classes(coverage: Coverage, classes: tuple[str, ...]) -> Coverage:
 
 def _overlay(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
              farmland: dict[str, gpd.GeoDataFrame], boundary: BaseGeometry | None,
-             warnings: list[str]) -> _Overlay:
+             warnings: list[Notice]) -> _Overlay:
     """Faces, local coverage, one clip, per-plan measures and the change layers."""
     classes = config.agricultural_land.classes
     sources = agricultural_sources(config)
@@ -635,7 +637,7 @@ def _overlay(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
 
 def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
                    farmland: dict[str, gpd.GeoDataFrame], boundary: BaseGeometry | None, *,
-                   warnings: list[str] | None = None, infos: dict[str, SourceInfo] | None = None,
+                   warnings: list[Notice] | None = None, infos: dict[str, SourceInfo] | None = None,
                    cleaning: dict[str, CleanReport] | None = None,
                    demo: bool = False) -> Analysis:
     """The overlay and indicators over clean frames in EPSG:3006 (no I/O).
@@ -737,8 +739,8 @@ def describe_sources(config: Config) -> list[str]:
         clean, report = clean_polygons(gdf, source, layer=info.layer)
         if isinstance(source, AgriculturalSource):
             check_class_values(info, gdf[source.class_column])
-            if (msg := class_variant_warning(source, clean)) is not None:
-                _warn(None, msg)
+            if (notice := class_variant_warning(source, clean)) is not None:
+                _warn(None, notice.code, notice.message)
         if source.role in plans:
             plan_areas(plans[source.role], clean)  # ids and type values, as the analysis
         lines.append(f"{role_label(source.role, config)}: {source.path} (skikt {info.layer}, "

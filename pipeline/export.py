@@ -42,6 +42,7 @@ from pipeline.results import (
     SUMMARY,
     XLSX,
     AreaColumn,
+    Notice,
     area_columns,
     goal_answer,
     status_label,
@@ -129,7 +130,8 @@ def build_summary(analysis: Analysis, files: dict | None = None) -> dict:
         "comparisons": analysis.comparisons,
         "municipal_agricultural_ha": analysis.municipal_agricultural_ha,
         "inputs": inputs,
-        "warnings": analysis.warnings,
+        "warnings": [(w if isinstance(w, Notice) else Notice("landcover", w)).as_dict()
+                     for w in analysis.warnings],
         "software": software_versions(),
         **({"files": files} if files is not None else {}),
     }

@@ -830,7 +830,7 @@ def _sources(doc: _Doc, data: ReportData, field_blocks: bool, report_dir: Path) 
     warnings = s.get("warnings", [])
     if warnings:
         doc.add(Para(["Analysens varningar (ordagrant från ", Code(SUMMARY), "):"]))
-        doc.add(Bullets([[Code(w)] for w in warnings]))
+        doc.add(Bullets([[Code(w["message"])] for w in warnings]))
 
 
 # ----------------------------------------------------------------------------

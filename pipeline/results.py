@@ -20,7 +20,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,6 +119,36 @@ def goal_text(goal_met: bool | None, *, reason: bool = False) -> str:
     if reason:
         text += ": andelen har minskat" if goal_met else ": andelen har inte minskat"
     return text
+
+
+WARNING_CODES = {  # code -> what it means (summary.json `warnings[].code`)
+    "plan_without_areas": "a plan's layer holds no development area; its share is null",
+    "areas_outside_boundary": "part of a plan's areas lies outside the municipal boundary",
+    "class_variants": "class values counted as a class though they differ from it by case or "
+                      "surrounding spaces",
+    "type_variants": "type values mapped as a type_map key though they differ from it by case "
+                     "or surrounding spaces",
+    "formula_like_text": "ids, names or types that a spreadsheet could take for a formula",
+    "landcover": "a remark on the land-cover raster (nodata in the areas, codes never found, …)",
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A warning of the analysis: a stable code, its figures and the Swedish message."""
+
+    code: str  # one of WARNING_CODES
+    message: str
+    figures: dict = field(default_factory=dict)  # the numbers in the message (ha, counts)
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "figures": self.figures}
+
+
+def variant_figures(found) -> list[dict]:
+    """The figures of case/space variants (`pipeline.values.variants`) for a Notice."""
+    return [{"value": v.value, "counted_as": v.target, "features": v.features,
+             "area_ha": v.area_ha} for v in found]
 
 
 def role_label(role: str, config=None) -> str:

@@ -110,13 +110,16 @@ def test_without_boundary_nothing_is_clipped(project):
     assert later["agricultural_ha"] == pytest.approx(14.0, abs=TOL)
     # |F| = 16 + 2 + 4 + 4 = 26 ha without M.
     assert s["municipal_agricultural_ha"]["agricultural_land"] == pytest.approx(26.0, abs=TOL)
-    assert not any("utanför kommungränsen" in w for w in s["warnings"])
+    assert not any("utanför kommungränsen" in w["message"] for w in s["warnings"])
 
 
 def test_boundary_overhang_is_warned(project):
     s = run_summary(project)
-    assert any("0,75\u00a0ha" in w and "op2025" in w and "utanför kommungränsen" in w
-               for w in s["warnings"])
+    (w,) = s["warnings"]
+    assert "0,75\u00a0ha" in w["message"] and "op2025" in w["message"]
+    assert "utanför kommungränsen" in w["message"]
+    assert w["code"] == "areas_outside_boundary" and w["figures"]["plan"] == "op2025"
+    assert w["figures"]["outside_ha"] == pytest.approx(0.75, abs=TOL)  # B3: ¾ of 1 ha
 
 
 def test_empty_plan_gives_null_share_and_warning(project, caplog):
@@ -133,7 +136,7 @@ def test_empty_plan_gives_null_share_and_warning(project, caplog):
     c = s["comparisons"]["op2025"]
     assert c["share_change_pp"] is None and c["goal_met"] is None
     assert c["released_ha"] == pytest.approx(10.0, abs=TOL)
-    assert any("inga utvecklingsområden" in w for w in s["warnings"])
+    assert any("inga utvecklingsområden" in w["message"] for w in s["warnings"])
 
 
 def test_per_plan_agricultural_layer(project):

@@ -43,3 +43,11 @@ def test_status_and_goal_texts_have_one_home():
         "målet är inte uppfyllt: andelen har inte minskat")
     assert results.goal_text(None) == "målet kan inte bedömas"
     assert results.goal_answer(None) == "Kan inte bedömas"
+
+
+def test_warning_codes_are_documented():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs/outputs.md").read_text(encoding="utf-8")
+    for code in results.WARNING_CODES:
+        assert f"| `{code}` |" in text, code

@@ -413,7 +413,8 @@ def test_formula_like_names_are_kept_in_areas_csv_with_a_warning(project, capsys
     assert "Data → Från text/CSV" in err
     processed = project.parent / "data/processed"
     summary = json.loads((processed / "summary.json").read_text(encoding="utf-8"))
-    assert any("kan tolka som en formel" in w for w in summary["warnings"])
+    assert any("kan tolka som en formel" in w["message"] and w["code"] == "formula_like_text"
+               and w["figures"] == {"plan": "op2025", "count": 2} for w in summary["warnings"])
     csv = pd.read_csv(processed / "areas.csv", dtype=str, keep_default_na=False)
     assert set(csv["name"]) >= {'=HYPERLINK("http://example.invalid","klick")'}
     assert "@SUMMA(A1)" in set(csv["type"])

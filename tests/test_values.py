@@ -65,7 +65,7 @@ def test_nfd_and_nfc_in_one_layer_count_alike_and_silently(project, capsys):
     assert_fixture_figures(s)
     assert list(s["plans"]["op2017"]["agricultural_ha_by_class"]) == ["Åker", "Bete"]  # NFC keys
     # NFC is the same text: no warning beyond the fixture's own (B3 outside the boundary).
-    assert len(s["warnings"]) == 1 and "utanför kommungränsen" in s["warnings"][0]
+    assert len(s["warnings"]) == 1 and "utanför kommungränsen" in s["warnings"][0]["message"]
     assert "versaler" not in err
 
 
@@ -83,7 +83,7 @@ def test_case_and_space_variants_count_and_are_reported(project, capsys):
     write_blocks(project, ["åker ", "Bete", "Åker", "ÅKER", "Skog"])
     s, err = run(project, capsys)
     assert_fixture_figures(s)
-    assert s["warnings"][0] == CLASS_WARNING  # the features' own area: F4's whole 4 ha
+    assert s["warnings"][0]["message"] == CLASS_WARNING  # the features' own area: F4's whole 4 ha
     assert CLASS_WARNING in err and "varning: " in err
     # The pieces keep the source's own value; their class is the configured one.
     pieces = gpd.read_file(project.parent / "data/processed/analysis.gpkg",
@@ -105,8 +105,8 @@ def test_nfd_variant_with_a_space_is_one_variant(project, capsys):
     write_blocks(project, [NFD_AKER + " ", "Bete", "Åker ", "Åker", "Skog"])
     s, _ = run(project, capsys)
     assert_fixture_figures(s)
-    assert "'Åker ' → 'Åker' (2 objekt, 20,00\u00a0ha)." in s["warnings"][0]
-    assert NFD_AKER not in s["warnings"][0]
+    assert "'Åker ' → 'Åker' (2 objekt, 20,00\u00a0ha)." in s["warnings"][0]["message"]
+    assert NFD_AKER not in s["warnings"][0]["message"]
 
 
 def test_validate_reports_the_variants(project, capsys):
@@ -120,7 +120,7 @@ def test_validate_reports_the_variants(project, capsys):
 
 def test_exact_values_give_no_variant_warning(project, capsys):
     s, err = run(project, capsys)
-    assert not any("versaler" in w for w in s["warnings"]) and "versaler" not in err
+    assert not any("versaler" in w["message"] for w in s["warnings"]) and "versaler" not in err
 
 
 def test_unknown_values_still_do_not_count(project, capsys):
@@ -130,7 +130,7 @@ def test_unknown_values_still_do_not_count(project, capsys):
     # ÖP 2017: A1 meets F1 (now not counted) on 8 ha and F2 on 4 ha (no longer under F1).
     assert s["plans"]["op2017"]["agricultural_ha_by_class"] == pytest.approx(
         {"Åker": 0.0, "Bete": 4.0}, abs=TOL)
-    assert not any("versaler" in w for w in s["warnings"])
+    assert not any("versaler" in w["message"] for w in s["warnings"])
 
 
 def test_a_class_present_only_as_a_variant_is_present(project, capsys):
@@ -138,7 +138,7 @@ def test_a_class_present_only_as_a_variant_is_present(project, capsys):
     write_blocks(project, ["ÅKER", "Bete", "ÅKER", "ÅKER", "Skog"])
     s, _ = run(project, capsys)
     assert_fixture_figures(s)
-    assert "'ÅKER' → 'Åker' (3 objekt, 24,00\u00a0ha)." in s["warnings"][0]
+    assert "'ÅKER' → 'Åker' (3 objekt, 24,00\u00a0ha)." in s["warnings"][0]["message"]
 
 
 def test_nfd_classes_in_the_config_match_nfc_data(project, capsys):
@@ -195,8 +195,10 @@ def test_type_map_with_nfd_keys_and_variant_values(project, capsys):
                 "texten översätts som den nyckeln: 'Bostäder ' → 'bostäder' (1 område, "
                 "16,00\u00a0ha). Rätta värdena i data eller lägg till dem i `type_map`, så "
                 "försvinner varningen.")
-    assert expected in s["warnings"] and expected in err
-    assert not any("op2017" in w and "type_map" in w for w in s["warnings"])  # NFD: silent
+    assert expected in [w["message"] for w in s["warnings"]]
+    assert expected in err
+    assert not any("op2017" in w["message"] and "type_map" in w["message"]  # NFD: silent
+                   for w in s["warnings"])
 
 
 def test_type_map_keys_that_collide_must_map_alike(project, capsys):

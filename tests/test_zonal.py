@@ -263,7 +263,8 @@ def test_cli_absent_codes_warn(project, capsys):
     edit_config(project, "agricultural_codes = [3]", "agricultural_codes = [3, 77]")
     code, s, _, err = _run(project, capsys)
     assert code == 0, err
-    assert any("-koderna 77 i" in w and "förekommer aldrig" in w for w in s["warnings"])
+    assert any("-koderna 77 i" in w["message"] and "förekommer aldrig" in w["message"]
+               for w in s["warnings"])
     assert "förekommer aldrig" in err
     assert s["plans"]["op2017"]["landcover"]["agricultural_ha"] == pytest.approx(8.0, abs=1e-9)
 
