@@ -168,7 +168,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     config = None
     if Path(args.config).is_file() or args.config != DEFAULT_CONFIG_NAME:
         config = load_config(args.config, inputs_must_exist=False)
-    return fetch.run(args, config)
+    return fetch.run(fetch.options_from_args(args), config)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -21,9 +21,7 @@ import contextlib
 import importlib.resources
 import io
 import math
-import os
 import pathlib
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -33,6 +31,8 @@ import pyogrio
 import shapely
 import shapely.affinity
 from shapely.geometry import MultiPolygon, Polygon
+
+from pipeline.files import replacing, write_bytes_atomic, write_text_atomic
 
 __all__ = ["generate_demo", "DEMO_FILES", "SEED"]
 
@@ -749,23 +749,17 @@ def _write_geotiff(target: pathlib.Path, arr: np.ndarray, transform) -> None:
     """Tiled DEFLATE GeoTIFF, EPSG:3006, nodata 255, colour table; no timestamp tags."""
     import rasterio
 
-    tmp = _tmp_path(target)
-    try:
-        profile = {"driver": "GTiff", "width": arr.shape[1], "height": arr.shape[0], "count": 1,
-                   "dtype": "uint8", "crs": ANALYSIS_CRS, "transform": transform,
-                   "nodata": NMD_NODATA, "tiled": True, "blockxsize": NMD_BLOCK,
-                   "blockysize": NMD_BLOCK, "compress": "deflate", "zlevel": 6,
-                   "predictor": 1, "interleave": "band"}
-        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **profile) as ds:
-            ds.write(arr, 1)
-            ds.write_colormap(1, {k: (*v, 255) for k, v in NMD_COLORS.items()})
-            ds.update_tags(1, CLASSES="NMD-like classes: 3 åkermark, 42 övrig öppen mark med "
-                           "vegetation, 51/52/53 exploaterad mark, 61 sjö, 62 hav, 111–118 skog")
-        tmp.chmod(0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    profile = {"driver": "GTiff", "width": arr.shape[1], "height": arr.shape[0], "count": 1,
+               "dtype": "uint8", "crs": ANALYSIS_CRS, "transform": transform,
+               "nodata": NMD_NODATA, "tiled": True, "blockxsize": NMD_BLOCK,
+               "blockysize": NMD_BLOCK, "compress": "deflate", "zlevel": 6,
+               "predictor": 1, "interleave": "band"}
+    with replacing(target) as tmp, rasterio.Env(GDAL_PAM_ENABLED="NO"), \
+            rasterio.open(tmp, "w", **profile) as ds:
+        ds.write(arr, 1)
+        ds.write_colormap(1, {k: (*v, 255) for k, v in NMD_COLORS.items()})
+        ds.update_tags(1, CLASSES="NMD-like classes: 3 åkermark, 42 övrig öppen mark med "
+                       "vegetation, 51/52/53 exploaterad mark, 61 sjö, 62 hav, 111–118 skog")
 
 
 # ---------------------------------------------------------------------------
@@ -783,42 +777,14 @@ def _pinned_gpkg_timestamp() -> Iterator[None]:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
 
 
-def _tmp_path(target: pathlib.Path) -> pathlib.Path:
-    """A fresh temporary path next to target (same folder, so os.replace is atomic)."""
-    fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent
-    )
-    os.close(fd)
-    return pathlib.Path(name)
-
-
-def _write_bytes(target: pathlib.Path, data: bytes) -> None:
-    """Write data to target atomically."""
-    tmp = _tmp_path(target)
-    try:
-        tmp.write_bytes(data)
-        tmp.chmod(0o644)  # mkstemp creates 0600; give the usual data-file mode
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _write_gpkg(
     target: pathlib.Path, gdf: gpd.GeoDataFrame, layer: str, *, promote_to_multi: bool
 ) -> None:
     """Write one layer to a new GeoPackage atomically (timestamp pinned)."""
-    tmp = _tmp_path(target)
-    tmp.unlink()  # let GDAL create the file from scratch
-    try:
-        with _pinned_gpkg_timestamp():
-            pyogrio.write_dataframe(
-                gdf, tmp, layer=layer, driver="GPKG", promote_to_multi=promote_to_multi
-            )
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(target) as tmp, _pinned_gpkg_timestamp():
+        pyogrio.write_dataframe(
+            gdf, tmp, layer=layer, driver="GPKG", promote_to_multi=promote_to_multi
+        )
 
 
 DEMODATA_TEXT = (
@@ -939,7 +905,7 @@ def generate_demo(out_dir: pathlib.Path) -> list[pathlib.Path]:
     op25_3010 = op25.to_crs(OP2025_CRS)
 
     paths = [out_dir / name for name in DEMO_FILES]
-    _write_bytes(paths[0], _boundary_bytes())
+    write_bytes_atomic(paths[0], _boundary_bytes())
     # blocks: Polygon layer; plans: MultiPolygon layers, as municipal GIS exports usually are
     _write_gpkg(paths[1], blocks, "jordbruksblock", promote_to_multi=False)
     _write_gpkg(paths[2], op17, "utvecklingsomraden", promote_to_multi=True)
@@ -947,6 +913,6 @@ def generate_demo(out_dir: pathlib.Path) -> list[pathlib.Path]:
     landcover, transform, design = _make_landcover(boundary, blocks, op17)
     _write_geotiff(paths[4], landcover, transform)
     del landcover
-    _write_bytes(paths[5], DEMODATA_TEXT.encode("utf-8"))
-    _write_bytes(paths[6], _readme(len(blocks), len(op17), len(op25), design).encode("utf-8"))
+    write_text_atomic(paths[5], DEMODATA_TEXT)
+    write_text_atomic(paths[6], _readme(len(blocks), len(op17), len(op25), design))
     return paths

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.errors import InputError
+from pipeline.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -163,16 +164,10 @@ def read_manifest(folder: Path) -> dict:
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON via a temporary file in the same folder, fsynced, then renamed."""
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-            fh.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        _replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write JSON via a fsynced temporary file `<name>.<hex>.tmp` in the same folder, then
+    renamed with `_replace` (HeldOpen when Windows keeps the file in use)."""
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+                      replace=_replace)
 
 
 def _files_below(folder: Path) -> list[str]:

@@ -9,7 +9,6 @@ most of the layer.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import re
 import struct
@@ -33,6 +32,7 @@ from pipeline import ANALYSIS_CRS
 from pipeline.clean import outside_sweden, outside_sweden_message
 from pipeline.config import AgriculturalSource, VectorSource
 from pipeline.errors import InputError, Problems
+from pipeline.files import sha256_files
 from pipeline.values import distinct
 
 log = logging.getLogger(__name__)
@@ -107,21 +107,18 @@ class SourceInfo:
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file; for a Shapefile, of its parts (.shp .shx .dbf .prj .cpg) in order."""
-    digest = hashlib.sha256()
     parts = [path]
     if path.suffix.lower() == ".shp":
         parts = [p for ext in _SHAPEFILE_PARTS if (p := path.with_suffix(ext)).exists()]
+    files: list[Path] = []
     for part in parts:
         # A File Geodatabase is a folder: hash its files in name order.
-        files = sorted(f for f in part.rglob("*") if f.is_file()) if part.is_dir() else [part]
-        for f in files:
-            with f.open("rb") as fh:
-                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                    digest.update(chunk)
-    return digest.hexdigest()
+        files += sorted(f for f in part.rglob("*") if f.is_file()) if part.is_dir() else [part]
+    return sha256_files(files)
 
 
-def _crs_label(crs: CRS) -> str:
+def crs_label(crs: CRS) -> str:
+    """"EPSG:3006" when the CRS has an EPSG code, else its name."""
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else crs.name
 
@@ -273,9 +270,9 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
             raise damaged_source(source, f"layer {layer!r} cannot be read ({exc})") from None
     fields = tuple(str(f) for f in info["fields"])
     file_crs = info["crs"]
-    source_crs = _crs_label(CRS.from_user_input(file_crs)) if file_crs else None
+    source_crs = crs_label(CRS.from_user_input(file_crs)) if file_crs else None
     if source.crs is not None:
-        crs = _crs_label(CRS.from_user_input(source.crs))
+        crs = crs_label(CRS.from_user_input(source.crs))
         if source_crs is not None and CRS.from_user_input(source.crs) != CRS.from_user_input(
                 file_crs):
             log.warning("%s: the file says %s but %s `crs` says %s; using %s as configured.",

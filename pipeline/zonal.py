@@ -41,7 +41,7 @@ from pipeline import ANALYSIS_CRS, fmt
 from pipeline.config import LandcoverConfig
 from pipeline.errors import InputError, Problems
 from pipeline.indicators import M2_PER_HA, ratio
-from pipeline.read import file_sha256
+from pipeline.read import crs_label, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +119,6 @@ class ZonalFigures:
     def covered_m2(self) -> np.ndarray:
         """Area with valid raster data."""
         return np.maximum(self.area_m2 - self.nodata_m2, 0.0)
-
-
-def _crs_label(crs: CRS) -> str:
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else crs.name
 
 
 def damaged_raster(path: Path, detail: object) -> InputError:
@@ -205,12 +200,12 @@ def _inspect_raster(lc: LandcoverConfig, read_pixels: bool) -> RasterInfo:
         raise damaged_raster(lc.path, damage)
     with ds:
         file_crs = ds.crs
-        source_crs = _crs_label(CRS.from_user_input(file_crs.to_wkt())) if file_crs else None
+        source_crs = crs_label(CRS.from_user_input(file_crs.to_wkt())) if file_crs else None
         crs_wkt = ""
         crs = ""
         if lc.crs is not None:
             crs_obj = CRS.from_user_input(lc.crs)
-            crs, crs_wkt = _crs_label(crs_obj), crs_obj.to_wkt()
+            crs, crs_wkt = crs_label(crs_obj), crs_obj.to_wkt()
             if file_crs and CRS.from_user_input(file_crs.to_wkt()) != crs_obj:
                 log.warning("%s: the raster says %s but [landcover] `crs` says %s; using %s "
                             "as configured.", lc.path, source_crs, crs, crs)

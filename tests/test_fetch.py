@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -33,6 +35,8 @@ from wfs_support import (
 from pipeline import fetch
 from pipeline.config import load_config
 from pipeline.errors import InputError
+from pipeline.fetch.http import retry_after_seconds
+from pipeline.files import sha256_file
 
 PAGE = 7  # 25 blocks per year → 4 pages; 50 in all years → 8 pages
 ALL = "560000,6490000,580000,6500000"  # covers every fixture block
@@ -82,19 +86,18 @@ def boundary_3006(project: Path):
     return gpd.read_file(project / "data/raw/kommungrans.gpkg").to_crs(3006).union_all()
 
 
-def parse(*argv: str) -> argparse.Namespace:
+def parse(*argv: str, sleeps: list[float] | None = None) -> fetch.FetchOptions:
     """Parse `opjord fetch …` arguments with the real parser; no sleeping on retries."""
     parser = argparse.ArgumentParser(prog="opjord fetch")
     fetch.configure_parser(parser)
     args = parser.parse_args(["jordbruksblock", *argv])
-    args.sleeps = []
-    args.sleep = args.sleeps.append  # test hook: record waits instead of sleeping
-    return args
+    # test hook: record waits instead of sleeping
+    return fetch.options_from_args(args, sleep=(sleeps if sleeps is not None else []).append)
 
 
-def fetch_args(url: str, *argv: str) -> argparse.Namespace:
+def fetch_args(url: str, *argv: str, sleeps: list[float] | None = None) -> fetch.FetchOptions:
     return parse("--url", url, "--page-size", str(PAGE), "--timeout", "5", "--retries", "3",
-                 *argv)
+                 *argv, sleeps=sleeps)
 
 
 def layer_of(blocks: gpd.GeoDataFrame, year: int) -> gpd.GeoDataFrame:
@@ -142,7 +145,7 @@ def test_full_fetch_of_latest_layer_equals_fixture(wfs, proxy, tmp_path, capsys)
 
     manifest = json.loads((out.parent / "manifest.json").read_text(encoding="utf-8"))
     entry = manifest["files"]["blocks.gpkg"]
-    assert entry["sha256"] == fetch.sha256_file(out)
+    assert entry["sha256"] == sha256_file(out)
     assert entry["feature_count"] == 25 and entry["hits"] == 25
     assert entry["attribution"] == "Jordbruksblock © Jordbruksverket, CC BY 4.0"
     assert entry["source"]["url"] == proxy.url
@@ -158,7 +161,7 @@ def test_full_fetch_of_latest_layer_equals_fixture(wfs, proxy, tmp_path, capsys)
     assert sorted(p.name for p in out.parent.iterdir()) == ["blocks.gpkg", "manifest.json"]
 
     captured = capsys.readouterr()
-    assert "page 4/4: features 22–25 of 25 (fetched)" in captured.err
+    assert "sida 4/4: objekt 22–25 av 25 (hämtad)" in captured.err
     assert f'path = "{out.as_posix()}"' in captured.out
     assert 'classes = ["Åker", "Bete"]' in captured.out
 
@@ -221,7 +224,7 @@ def test_boundary_from_config_keeps_blocks_that_intersect_it(wfs, proxy, project
     assert 0 < len(expected) < len(in_bbox)  # the triangle is smaller than its bbox
     got = assert_same_blocks(project / "data/raw/jordbruksblock_2017.gpkg", expected)
     assert got.area.sum() > got.clip(boundary).area.sum()  # whole blocks, not cut
-    assert "area: the bounding box of kommungrans.gpkg" in capsys.readouterr().err
+    assert "område: omslutande rektangel för kommungrans.gpkg" in capsys.readouterr().err
 
 
 def test_resume_after_interrupted_fetch_refetches_no_cached_page(wfs, proxy, tmp_path):
@@ -229,7 +232,7 @@ def test_resume_after_interrupted_fetch_refetches_no_cached_page(wfs, proxy, tmp
     proxy.add(Fault("status", match=lambda p: is_page(p, 35), status=500, times=99))
     args = fetch_args(proxy.url, "--bbox", ALL, "--out", str(out), "--layer",
                       "inspire:arslager_block")  # all years: 50 blocks, 8 pages
-    with pytest.raises(fetch.FetchError, match="failed 4 times"):
+    with pytest.raises(fetch.FetchError, match="misslyckades 4 gånger"):
         fetch.run(args, None)
     assert not out.exists() and not (out.parent / "manifest.json").exists()
     assert proxy.page_starts() == [0, 7, 14, 21, 28, 35, 35, 35, 35]
@@ -260,14 +263,18 @@ def test_fresh_ignores_the_cache(wfs, proxy, tmp_path):
 def test_503_then_success_and_429_retry_after_is_honoured(wfs, proxy, tmp_path, capsys):
     proxy.add(Fault("status", match=lambda p: is_page(p, 7), status=503),
               Fault("status", match=lambda p: is_page(p, 14), status=429, retry_after="3"))
+    sleeps: list[float] = []
     args = fetch_args(proxy.url, "--bbox", ALL, "--out", str(tmp_path / "b.gpkg"),
-                      "--retry-wait", "0.5")
+                      "--retry-wait", "0.5", sleeps=sleeps)
     assert fetch.run(args, None) == 0
     assert proxy.page_starts() == [0, 7, 7, 14, 14, 21]
-    assert 0.5 <= args.sleeps[0] <= 0.625  # exponential backoff: first wait + jitter
-    assert args.sleeps[1] == 3.0  # Retry-After
+    assert 0.5 <= sleeps[0] <= 0.625  # exponential backoff: first wait + jitter
+    assert sleeps[1] == 3.0  # Retry-After
     err = capsys.readouterr().err
     assert "HTTP 503" in err and "HTTP 429" in err
+    assert re.search(r"sidan 2/4 \(startIndex 7\): HTTP 503 [^;]*; nytt försök 1/3 om 0,[56]\xa0s",
+                     err), err
+    assert "nytt försök 1/3 om 3,0\xa0s" in err  # Retry-After: 3
     assert_same_blocks(tmp_path / "b.gpkg", layer_of(wfs.blocks, 2024))
 
 
@@ -277,7 +284,7 @@ def test_timeout_then_success(wfs, proxy, tmp_path, capsys):
                       "--timeout", "1")
     assert fetch.run(args, None) == 0
     assert proxy.page_starts() == [0, 7, 14, 21, 21]
-    assert "timed out" in capsys.readouterr().err
+    assert "tidsgränsen överskreds" in capsys.readouterr().err
     assert_same_blocks(tmp_path / "b.gpkg", layer_of(wfs.blocks, 2024))
 
 
@@ -296,15 +303,15 @@ def test_truncated_body_is_retried(wfs, proxy, tmp_path, kind, capsys):
     assert proxy.page_starts() == [0, 7, 7, 14, 21]
     assert_same_blocks(out, layer_of(wfs.blocks, 2024))
     err = capsys.readouterr().err
-    assert ("not complete JSON" if kind == "truncate" else "IncompleteRead") in err
+    assert ("inte fullständig JSON" if kind == "truncate" else "IncompleteRead") in err
 
 
 def test_persistently_truncated_body_is_an_error_and_writes_nothing(wfs, proxy, tmp_path):
     proxy.add(Fault("truncate", match=lambda p: is_page(p, 14), times=99))
     out = tmp_path / "b.gpkg"
-    with pytest.raises(InputError, match="not complete JSON") as err:
+    with pytest.raises(InputError, match="inte fullständig JSON") as err:
         fetch.run(fetch_args(proxy.url, "--bbox", ALL, "--out", str(out)), None)
-    assert "run the same command again" in str(err.value)
+    assert "kör sedan samma kommando igen" in str(err.value)
     assert not out.exists() and not (tmp_path / "manifest.json").exists()
 
 
@@ -315,8 +322,8 @@ def test_exception_report_is_a_clear_error_and_writes_nothing(wfs, proxy, tmp_pa
         fetch.run(fetch_args(proxy.url, "--bbox", ALL, "--out", str(out)), None)
     message = str(err.value)
     assert isinstance(err.value, InputError)  # → exit 2 in the CLI
-    assert "exception report" in message and "too many concurrent requests" in message
-    assert "NoApplicableCode" in message and "Fix:" in message
+    assert "undantagsrapport" in message and "too many concurrent requests" in message
+    assert "NoApplicableCode" in message and "Åtgärd:" in message
     assert proxy.page_starts() == [0, 7]  # not retried
     assert not out.exists() and not (tmp_path / "manifest.json").exists()
 
@@ -331,7 +338,7 @@ def test_gzip_answers_are_decompressed(wfs, proxy, tmp_path):
 
 def test_html_instead_of_json_is_retried_then_reported(wfs, proxy, tmp_path):
     proxy.add(Fault("status", match=lambda p: is_page(p, 0), status=200, times=99))
-    with pytest.raises(fetch.FetchError, match="not JSON but markup"):
+    with pytest.raises(fetch.FetchError, match="inte JSON utan HTML/XML"):
         fetch.run(fetch_args(proxy.url, "--bbox", ALL, "--out", str(tmp_path / "b.gpkg")),
                   None)
     assert proxy.page_starts() == [0, 0, 0, 0]
@@ -349,16 +356,16 @@ def test_paging_short_of_hits_is_detected(wfs, proxy, tmp_path):
     proxy.add(Fault("empty", match=lambda p: is_page(p) and int(p["STARTINDEX"]) >= 14,
                     times=99))
     out = tmp_path / "b.gpkg"
-    with pytest.raises(fetch.FetchError, match="paging stopped short") as err:
+    with pytest.raises(fetch.FetchError, match="sidorna tog slut för tidigt") as err:
         fetch.run(fetch_args(proxy.url, "--bbox", ALL, "--out", str(out)), None)
-    assert "reported 25 features" in str(err.value) and "(14 received)" in str(err.value)
+    assert "angav 25 objekt" in str(err.value) and "(14 mottagna)" in str(err.value)
     assert not out.exists()
 
 
 def test_server_ignoring_the_year_filter_is_caught_on_the_first_page(wfs, proxy, tmp_path):
     proxy.add(Fault("strip_filter", match=lambda p: "FILTER" in p, times=99))
     out = tmp_path / "b.gpkg"
-    with pytest.raises(fetch.FetchError, match="ignored the filter"):
+    with pytest.raises(fetch.FetchError, match="bortsåg från filtret"):
         fetch.run(fetch_args(proxy.url, "--year", "2017", "--bbox", ALL, "--out", str(out)),
                   None)
     assert proxy.page_starts() == [0] and not out.exists()
@@ -366,7 +373,7 @@ def test_server_ignoring_the_year_filter_is_caught_on_the_first_page(wfs, proxy,
 
 def test_empty_result_is_bad_input(wfs, proxy, tmp_path):
     out = tmp_path / "b.gpkg"
-    with pytest.raises(InputError, match="no field blocks"):
+    with pytest.raises(InputError, match="inga jordbruksblock"):
         fetch.run(fetch_args(proxy.url, "--bbox", "600000,6600000,601000,6601000",
                              "--out", str(out)), None)
     assert not out.exists()
@@ -401,10 +408,10 @@ def test_requests_put_northing_first_for_the_urn_crs():
 
 
 @pytest.mark.parametrize("text, hint", [
-    ("1,2,3", "not four numbers"),
-    ("569000,6496000,568000,6497000", "minimum must be below"),
-    ("6460000,515000,6530000,620000", "northing,easting: swap"),
-    ("15.6,58.4,17.1,58.9", "Degrees"),
+    ("1,2,3", "inte fyra tal"),
+    ("569000,6496000,568000,6497000", "minimum måste vara mindre"),
+    ("6460000,515000,6530000,620000", "northing,easting: byt plats"),
+    ("15.6,58.4,17.1,58.9", "Grader"),
 ])
 def test_bad_bbox_is_input_error(text, hint):
     with pytest.raises(InputError, match=hint):
@@ -412,9 +419,9 @@ def test_bad_bbox_is_input_error(text, hint):
 
 
 def test_year_and_area_are_checked_before_any_request(tmp_path):
-    with pytest.raises(InputError, match="not a year"):
+    with pytest.raises(InputError, match="är inget år"):
         fetch.run(parse("--year", "17", "--bbox", ALL), None)
-    with pytest.raises(InputError, match="needs an area"):
+    with pytest.raises(InputError, match="behöver ett område"):
         fetch.run(parse("--out", str(tmp_path / "x.gpkg")), None)
     assert fetch.parse_year("latest") is None and fetch.parse_year("2017") == 2017
 
@@ -425,9 +432,9 @@ def test_exception_report_text_and_retry_after():
         b'<ServiceExceptionReport><ServiceException code="X">boom</ServiceException>'
         b"</ServiceExceptionReport>")
     assert text == "X: boom"
-    assert fetch._retry_after("7") == 7.0
-    assert fetch._retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-    assert fetch._retry_after("soon") is None
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after_seconds("soon") is None
 
 
 def test_cli_shim_parses_fetch_arguments():
@@ -443,7 +450,8 @@ def test_cli_shim_parses_fetch_arguments():
 
 
 def test_unknown_total_pages_until_a_short_page(wfs, proxy, monkeypatch):
-    monkeypatch.setattr(fetch, "get_hits", lambda query, policy: None)  # numberMatched="unknown"
+    # numberMatched="unknown"
+    monkeypatch.setattr("pipeline.fetch.paging.get_hits", lambda query, policy: None)
     query = fetch.Query(url=proxy.url, layer="inspire:senaste_arslager_block", page_size=5)
     policy = fetch.HttpPolicy(timeout=5, retries=0, log=lambda _m: None)
     features, hits = fetch.fetch_features(query, policy)
@@ -464,9 +472,9 @@ def test_swapped_axes_are_swapped_back_and_foreign_coordinates_refused():
     assert frame.total_bounds.tolist() == [568_000, 6_496_000, 568_010, 6_496_010]
     assert frame.geom_type.tolist() == ["MultiPolygon"]
     assert frame.areal.tolist() == [0.01] and frame.arslager.tolist() == [2024]
-    with pytest.raises(fetch.FetchError, match="not SWEREF 99 TM"):
+    with pytest.raises(fetch.FetchError, match="inte är SWEREF 99 TM"):
         fetch.features_to_frame([_feature(16.2, 58.6)], query)
-    with pytest.raises(fetch.FetchError, match="has no column agoslag"):
+    with pytest.raises(fetch.FetchError, match="saknar kolumnen agoslag"):
         fetch.features_to_frame([_feature(568_000, 6_496_000, agoslag=None) | {
             "properties": {"blockid": "1"}}], query)
 
@@ -482,7 +490,7 @@ def test_bbox_check_tolerates_envelope_matches_but_not_ignored_bboxes():
     inside = _feature(568_050, 6_496_050, blockid="05810000002")
     frame = fetch.features_to_frame([l_shape, inside], query)
     assert frame.blockid.tolist() == ["05810000002"]
-    with pytest.raises(fetch.FetchError, match="ignored the bbox"):
+    with pytest.raises(fetch.FetchError, match="bortsåg från bboxen"):
         fetch.features_to_frame([_feature(570_000, 6_496_050)], query)
 
 
@@ -543,6 +551,57 @@ def test_cache_is_discarded_when_the_server_total_changed(tmp_path):
     again.open(hits=4)
     assert again.cached_pages() == 1 and not messages
     again.open(hits=5)  # the server's data changed: old pages would mix two versions
-    assert again.cached_pages() == 0 and "starting afresh" in messages[0]
+    assert again.cached_pages() == 0 and "börjar om från början" in messages[0]
     (tmp_path / "c" / "page-000000000.json").write_text("{trunc", encoding="utf-8")
     assert again.get(0) is None  # a damaged page is fetched again
+
+
+def test_options_carry_every_command_line_argument():
+    sleeps: list[float] = []
+    options = parse("--year", "2017", "--bbox", "515000, 6460000,620000,6530000",
+                    "--out", "x/b.gpkg", "--url", "http://h/wfs", "--layer", "ns:l",
+                    "--page-size", "100", "--timeout", "7.5", "--retries", "0",
+                    "--retry-wait", "0.25", "--fresh", sleeps=sleeps)
+    options.sleep(1.5)
+    assert options == fetch.FetchOptions(
+        dataset="jordbruksblock", year=2017, bbox=(515_000.0, 6_460_000.0, 620_000.0,
+                                                   6_530_000.0),
+        out=Path("x/b.gpkg"), url="http://h/wfs", layer="ns:l", page_size=100, timeout=7.5,
+        retries=0, retry_wait=0.25, fresh=True, sleep=options.sleep)
+    assert sleeps == [1.5]
+    defaults = parse("--bbox", ALL)
+    assert (defaults.year, defaults.out, defaults.url, defaults.layer, defaults.page_size,
+            defaults.timeout, defaults.retries, defaults.retry_wait, defaults.fresh) == (
+        None, None, None, None, None, 60.0, 5, 2.0, False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        defaults.year = 2017
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--page-size", "0"], "--page-size 0 (eller [fetch] page_size) måste vara minst 1"),
+    (["--retries", "-1"], "--retries måste vara minst 0"),
+    (["--timeout", "0"], "--timeout större än 0"),
+])
+def test_bad_limits_are_input_errors_before_any_request(argv, message):
+    # port 9 (discard): a request would fail with a FetchError, not this message
+    with pytest.raises(InputError, match=re.escape(message)):
+        fetch.run(parse("--bbox", ALL, "--url", "http://127.0.0.1:9/none", *argv), None)
+
+
+def test_progress_uses_swedish_number_formats(monkeypatch):
+    """2 500 blocks in pages of 1 000: counts with a (no-break) space between thousands."""
+    def page(query, start, policy, what):
+        assert what == f"sidan {start // 1000 + 1}/3 (startIndex {start})"
+        return [_feature(568_000, 6_496_000, blockid=f"{i:011d}")
+                for i in range(start, min(start + 1000, 2500))]
+
+    monkeypatch.setattr("pipeline.fetch.paging.get_hits", lambda query, policy: 2500)
+    monkeypatch.setattr("pipeline.fetch.paging.fetch_page", page)
+    lines: list[str] = []
+    query = fetch.Query(url="http://x/wfs", layer="l", page_size=1000)
+    features, hits = fetch.fetch_features(query, fetch.HttpPolicy(log=lines.append))
+    assert hits == len(features) == 2500
+    assert lines == ["l: 2\u00a0500 objekt på 3 sidor om 1\u00a0000",
+                     "  sida 1/3: objekt 1–1\u00a0000 av 2\u00a0500 (hämtad)",
+                     "  sida 2/3: objekt 1\u00a0001–2\u00a0000 av 2\u00a0500 (hämtad)",
+                     "  sida 3/3: objekt 2\u00a0001–2\u00a0500 av 2\u00a0500 (hämtad)"]

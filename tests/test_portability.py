@@ -192,7 +192,7 @@ def test_the_check_allows_portable_or_guarded_code(snippet):
 def test_report_links_the_map_when_it_is_on_another_drive(tmp_path, monkeypatch):
     """On Windows os.path.relpath raises ValueError across drives: the link is a file URI."""
     config = load_config(make_project(tmp_path))
-    write_outputs(analyse(config), config.output.processed)
+    write_outputs(analyse(config))
     config.output.maps.mkdir()
     (config.output.maps / "index.html").write_text("<html></html>", encoding="utf-8")
 

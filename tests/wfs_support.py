@@ -26,7 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -205,7 +205,6 @@ class _CgiHandler(_Quiet):
             out = proc.stdout if proc.stdout else (
                 b"Status: 500 mapserv failed\r\nContent-Type: text/plain\r\n\r\n" + proc.stderr)
             owner.memo[key] = out
-        owner.calls += 1
         sep = out.find(b"\r\n\r\n")
         head, payload = (out[:sep], out[sep + 4:]) if sep >= 0 else (b"", out)
         status, headers = 200, []
@@ -244,7 +243,6 @@ class MapServerCGI(_Server):
         self.mapserv = mapserv or MAPSERV or "mapserv"
         self.memoize = memoize
         self.memo: dict[tuple[str, str, bytes], bytes] = {}
-        self.calls = 0
         super().__init__(_CgiHandler)
 
 
@@ -407,7 +405,6 @@ class LocalWfs:
     proxy: FaultProxy
     blocks: gpd.GeoDataFrame
     folder: Path
-    extras: dict = field(default_factory=dict)
 
 
 if __name__ == "__main__":  # manual use: python tests/wfs_support.py

@@ -1,0 +1,100 @@
+"""Writing files so that a reader never sees half of one, and hashing files.
+
+- `write_bytes_atomic` / `write_text_atomic`: the new content goes to a temporary
+  file in the target's folder, is flushed to disk (fsync) and then renamed over the
+  target (`os.replace`), so the target is either the old file or the complete new
+  one. The temporary file is removed on any failure, Ctrl-C included. The file gets
+  the mode of any new file (0666 minus the umask), not mkstemp's private 0600.
+- `replacing`: the same for writers that create the file themselves (GDAL).
+- `sha256_file` / `sha256_files`: hashes read 1 MiB at a time, so a national-size
+  layer is never held in memory.
+
+Temporary names are `.<name>.<8 hex digits>.tmp` beside the target (a name that is
+already hidden keeps its single dot), so file managers hide them and a leftover
+is recognisable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+CHUNK = 1 << 20  # bytes read at a time when hashing
+# Files SQLite (GeoPackage) may leave beside a database it was writing.
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+Replace = Callable[[Path, Path], None]
+
+
+def temp_path(target: Path, suffix: str = ".tmp") -> Path:
+    """A fresh hidden name beside `target`, `.<name>.<random>` + `suffix`; nothing is created.
+
+    Same folder as `target`, so `os.replace` onto it is a rename on one file system.
+    """
+    hidden = target.name if target.name.startswith(".") else f".{target.name}"
+    return target.with_name(f"{hidden}.{secrets.token_hex(4)}{suffix}")
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, replace: Replace | None = None) -> None:
+    """Write `data` to `path` via a fsynced temporary file and a rename.
+
+    The folder must exist. `replace(tmp, path)` does the rename (default `os.replace`,
+    looked up at call time); `pipeline.outputs` passes one that retries while Windows
+    reports the target in use. Whatever it raises propagates, the temporary file removed.
+    """
+    path = Path(path)
+    tmp = temp_path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
+    try:
+        with open(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        (replace or os.replace)(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str, *, replace: Replace | None = None) -> None:
+    """`write_bytes_atomic` of `text` in UTF-8; line ends are written as they are ("\\n")."""
+    write_bytes_atomic(path, text.encode("utf-8"), replace=replace)
+
+
+@contextlib.contextmanager
+def replacing(target: Path) -> Iterator[Path]:
+    """A temporary path beside `target` for a writer that creates the file itself (GDAL).
+
+    The path ends in `target`'s suffix (GDAL checks it) and does not exist yet. When the
+    with-block ends normally the file there replaces `target` (`os.replace`); when it
+    raises, the file and any SQLite side files are removed and `target` is untouched.
+    """
+    target = Path(target)
+    tmp = temp_path(target, f".tmp{target.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in _SQLITE_SIDE_FILES)):
+            leftover.unlink(missing_ok=True)
+        raise
+
+
+def sha256_files(paths: Iterable[Path]) -> str:
+    """sha256 (hex) of the files' bytes read one after another, in the order given."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 (hex) of one file, read in 1 MiB chunks."""
+    return sha256_files([path])
