@@ -349,7 +349,7 @@ def test_stale_stored_feature_count_is_not_damage(project, capsys):
 def test_fetch_boundary_cut_short(tmp_path):
     """`opjord fetch` reads the boundary to choose the blocks: a cut-off Shapefile must not
     silently lose a part of the municipality."""
-    from pipeline import fetch
+    from pipeline.fetch import command as fetch
     from pipeline.config import VectorSource
 
     shp = write_layer(tmp_path / "kommun.shp",
