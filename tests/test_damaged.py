@@ -349,8 +349,8 @@ def test_stale_stored_feature_count_is_not_damage(project, capsys):
 def test_fetch_boundary_cut_short(tmp_path):
     """`opjord fetch` reads the boundary to choose the blocks: a cut-off Shapefile must not
     silently lose a part of the municipality."""
-    from pipeline.fetch import command as fetch
     from pipeline.config import VectorSource
+    from pipeline.fetch import command as fetch
 
     shp = write_layer(tmp_path / "kommun.shp",
                       [{"kommun": "T", "geometry": box(0, 0, 500, 1000)},

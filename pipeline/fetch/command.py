@@ -163,19 +163,17 @@ def parse_bbox(value: str) -> Box:
 
 
 def boundary_geometry(source: VectorSource):  # -> shapely geometry in EPSG:3006
-    """The union of the boundary layer, in EPSG:3006."""
-    import geopandas as gpd
+    """The union of the boundary layer, in EPSG:3006.
+
+    Read as the analysis reads it (`read.inspect_source`, `read.read_source`): a damaged
+    file, a missing CRS or an unreadable layer is an InputError naming the file.
+    """
+    from pipeline.read import inspect_source, read_source
 
     try:
-        frame = gpd.read_file(source.path, layer=source.layer, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several DataSource/Layer errors
-        raise InputError(f"{source.path}: {source.table} kan inte läsas ({exc}). Åtgärd: "
-                         "kontrollera path och layer, eller ange --bbox i stället.") from exc
-    if frame.crs is None:
-        if source.crs is None:
-            raise InputError(f"{source.path}: {source.table} saknar koordinatsystem. Åtgärd: "
-                             'lägg till crs = "EPSG:…" under [boundary], eller ange --bbox.')
-        frame = frame.set_crs(source.crs)
+        frame = read_source(inspect_source(source))
+    except InputError as exc:
+        raise InputError([f"{p} (Eller ange --bbox i stället.)" for p in exc.problems]) from None
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if frame.empty:
         raise InputError(f"{source.path}: {source.table} har ingen geometri. Åtgärd: peka den "
