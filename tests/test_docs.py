@@ -26,6 +26,7 @@ from rasterio.transform import from_origin
 
 from pipeline.cli import main
 from pipeline.config import _KEYS, load_config
+from pipeline.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -173,6 +174,29 @@ def test_config_md_full_example_loads_and_uses_every_key(tmp_path):
                 used["agricultural_land"].update(item["agricultural_land"])
     assert differences(used, _KEYS, missing="not in the full example",
                        extra="in the example but not accepted") == []
+
+
+RANGE = re.compile(r"; (\d[\d ]*) to (\d[\d ]*)(?:;| \|)")  # "…; 0 to 100 000; …"
+
+
+@pytest.mark.parametrize(("table", "key"), [
+    ("webmap", "simplify_tolerance_m"), ("webmap", "context_buffer_m"), ("fetch", "page_size")])
+def test_config_md_ranges_are_the_accepted_ranges(tmp_path, table, key):
+    """The range a key's row states is what load_config accepts: both ends load, one past
+    either end is refused as out of range."""
+    row = next(r for r in config_tables()[table] if r[0] == f"`{key}`")
+    m = RANGE.search(" | ".join(row[3:]) + " |")
+    assert m, f"[{table}] {key}: the row states no range 'low to high'"
+    low, high = (int(g.replace(" ", "")) for g in m.groups())
+    cfg = tmp_path / "opjord.toml"
+    for value, accepted in ((low, True), (high, True), (low - 1, False), (high + 1, False)):
+        cfg.write_text(f"{MINIMAL}\n[{table}]\n{key} = {value}\n", encoding="utf-8")
+        if accepted:
+            config = load_config(cfg, inputs_must_exist=False)
+            assert getattr(getattr(config, table), key) == value
+        else:
+            with pytest.raises(InputError, match=f"`{key}` = {value} is out of range"):
+                load_config(cfg, inputs_must_exist=False)
 
 
 # ---------------------------------------------------------------------------- outputs.md
