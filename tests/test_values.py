@@ -154,7 +154,8 @@ def test_classes_differing_only_by_case_are_a_config_error(project, capsys):
     edit_config(project, 'classes = ["Åker", "Bete"]', 'classes = ["Åker", "åker ", "Bete"]')
     assert main(["analyse", "--config", str(project), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "[agricultural_land] `classes` lists classes that differ only by case" in err
+    assert ("[agricultural_land] `classes` anger klasser som bara skiljer sig i "
+            "versaler/gemener") in err
     assert "'Åker', 'åker '" in err and "Traceback" not in err
 
 
@@ -206,8 +207,9 @@ def test_type_map_keys_that_collide_must_map_alike(project, capsys):
                 "\nbaseline = true")
     assert main(["analyse", "--config", str(project), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "`type_map` maps keys that differ only by Unicode form, case or surrounding" in err
-    assert "Fix: keep one of those keys." in err
+    assert ("`type_map` översätter nycklar som bara skiljer sig i Unicode-form, "
+            "versaler/gemener eller mellanslag runt texten till olika värden") in err
+    assert "Åtgärd: behåll en av de nycklarna." in err
 
 
 def test_nfd_names_are_written_in_nfc(project, capsys):

@@ -24,7 +24,8 @@ from pipeline import demo
 from pipeline.cli import main
 from pipeline.config import LandcoverConfig
 from pipeline.errors import InputError
-from pipeline.zonal import agreement_lines, inspect_raster, landcover_share, zonal_landcover
+from pipeline.landcover_text import agreement_lines
+from pipeline.zonal import inspect_raster, landcover_share, zonal_landcover
 
 ROOT = Path(__file__).resolve().parents[1]
 # Answers to 1e-9 ha = 1e-5 m². exactextract stores coverage fractions as float32, so each
@@ -230,7 +231,7 @@ def test_cli_raster_without_crs(project, capsys):
     project.write_text(project.read_text(encoding="utf-8") + LANDCOVER, encoding="utf-8")
     code, _, _, err = _run(project, capsys)
     assert code == 2
-    assert "nmd.tif" in err and "no coordinate reference system" in err
+    assert "nmd.tif" in err and "saknar koordinatsystem" in err
     assert 'crs = "EPSG:3006"' in err
     project.write_text(project.read_text(encoding="utf-8") + 'crs = "EPSG:3006"\n',
                        encoding="utf-8")
@@ -245,7 +246,7 @@ def test_cli_raster_not_overlapping(project, capsys):
     project.write_text(project.read_text(encoding="utf-8") + LANDCOVER, encoding="utf-8")
     code, _, _, err = _run(project, capsys)
     assert code == 2
-    assert "does not overlap any development area" in err and "Fix:" in err
+    assert "överlappar inget utvecklingsområde" in err and "Åtgärd:" in err
 
 
 def test_cli_unreadable_raster(project, capsys):
@@ -253,7 +254,7 @@ def test_cli_unreadable_raster(project, capsys):
     project.write_text(project.read_text(encoding="utf-8") + LANDCOVER, encoding="utf-8")
     code, _, _, err = _run(project, capsys)
     assert code == 2
-    assert "nmd.tif" in err and "cannot be opened as a raster" in err and "Fix:" in err
+    assert "nmd.tif" in err and "går inte att öppna som raster" in err and "Åtgärd:" in err
     assert "Traceback" not in err
 
 
@@ -278,7 +279,7 @@ def test_cli_validate_describes_raster(project, capsys):
 
 def test_inspect_rejects_impossible_nodata(tmp_path):
     path = project_raster(tmp_path / "r.tif")
-    with pytest.raises(InputError, match="`nodata = -1.0` cannot occur in a uint8 raster"):
+    with pytest.raises(InputError, match="`nodata = -1.0` kan inte förekomma i ett uint8-raster"):
         inspect_raster(LandcoverConfig(path=path, nodata=-1.0))
 
 
