@@ -49,7 +49,13 @@ from pipeline.overlay import (
     union,
     unions_of_coverages,
 )
-from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
+from pipeline.read import (
+    SourceInfo,
+    check_class_values,
+    describe_source,
+    inspect_source,
+    read_source,
+)
 from pipeline.results import add_derived_columns
 from pipeline.values import canonical, empty_text, usable_ids, variant_warning, variants
 
@@ -59,7 +65,6 @@ log = logging.getLogger(__name__)
 OUTSIDE_BOUNDARY = "utanför kommungränsen"
 ROW = "_opjord_row"  # a plan feature's number in its layer (1 = first), kept through cleaning
 DEMO_MARKER = "DEMODATA.txt"  # a folder holding this file holds synthetic demo data
-CHANGE_KINDS = ("newly_designated", "released", "kept")
 
 
 @dataclass
@@ -195,11 +200,12 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[str] | No
                     else np.arange(1, len(gdf) + 1))[empty]
             shown = ", ".join(str(r) for r in rows[:10]) + (", …" if len(rows) > 10 else "")
             raise InputError(
-                f"{plan.source.path}: column {plan.id_column!r} is empty for {len(rows):,} of "
-                f"{len(gdf):,} areas (feature number {shown}, counting the layer's features "
-                "from 1). An area without an id cannot be matched with the baseline's areas by "
-                "id. Fix: fill in the ids, or remove `id_column` from "
-                f"{plan.source.table} to match the plans' areas by overlap instead.")
+                f"{plan.source.path}: kolumnen {plan.id_column!r} är tom för "
+                f"{fmt.number(len(rows), 0)} av {fmt.number(len(gdf), 0)} områden "
+                f"(objektnummer {shown}, där skiktets första objekt är 1). Ett område utan id "
+                "kan inte matchas med jämförelseplanens områden via id. Åtgärd: fyll i id:na, "
+                f"eller ta bort `id_column` från {plan.source.table} så att planernas områden "
+                "matchas via överlapp i stället.")
         ids = canonical(raw_ids).str.strip()
     else:
         ids = pd.Series([str(i) for i in range(1, len(gdf) + 1)], index=gdf.index,
@@ -230,9 +236,10 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[str] | No
         dupes = out["area_id"][out["area_id"].duplicated()].unique()
         if len(dupes):
             raise InputError(
-                f"{plan.source.path}: column {plan.id_column!r} is not a unique id (repeated: "
-                f"{', '.join(map(str, dupes[:10]))}). Fix: give every area its own id, or "
-                f"remove `id_column` from {plan.source.table} to number areas by row order.")
+                f"{plan.source.path}: kolumnen {plan.id_column!r} är inget unikt id (upprepade: "
+                f"{', '.join(map(str, dupes[:10]))}). Åtgärd: ge varje område ett eget id, "
+                f"eller ta bort `id_column` från {plan.source.table} så att områdena numreras "
+                "i radordning.")
     _warn_formula_like(plan, out, warnings)
     return out
 
@@ -734,8 +741,5 @@ def describe_sources(config: Config) -> list[str]:
                 _warn(None, msg)
         if source.role in plans:
             plan_areas(plans[source.role], clean)  # ids and type values, as the analysis
-        lines.append(f"{source.role}: {source.path} (layer {info.layer}, {info.driver}, "
-                     f"{info.source_crs or info.crs}"
-                     + (" from config" if source.crs else "")
-                     + f") — {info.features:,} features read, {report.describe()}")
+        lines.append(describe_source(info, report))
     return lines

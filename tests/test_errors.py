@@ -150,7 +150,7 @@ def test_duplicate_area_ids(ran, capsys):
     rows = [dict(r) for r in plan_2017()]
     rows[1]["omr_id"] = "A1"
     write_layer(ran.parent / "raw/op2017.gpkg", rows)
-    fails_cleanly(ran, capsys, "op2017.gpkg", "not a unique id", "A1")
+    fails_cleanly(ran, capsys, "op2017.gpkg", "inget unikt id", "A1")
 
 
 def test_not_a_vector_file(ran, capsys):
@@ -166,7 +166,7 @@ def test_missing_config_file(tmp_path, capsys):
 def test_validate_writes_nothing_and_reports(project, capsys):
     assert main(["validate", "--config", str(project)]) == 0
     out = capsys.readouterr().out
-    assert "blocks.gpkg" in out and "5 features read" in out and "EPSG:3006" in out
+    assert "blocks.gpkg" in out and "5 objekt lästa" in out and "EPSG:3006" in out
     assert not (project.parent / "data").exists()
 
 

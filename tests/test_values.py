@@ -246,7 +246,7 @@ def test_ids_repeated_once_stripped_are_not_unique(project, capsys):
     write_layer(project.parent / "raw/op2025.gpkg", rows)
     assert main(["analyse", "--config", str(project), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "op2025.gpkg: column 'omr_id' is not a unique id (repeated: A1)" in err
+    assert "op2025.gpkg: kolumnen 'omr_id' är inget unikt id (upprepade: A1)" in err
 
 
 @pytest.mark.parametrize("command", ["analyse", "validate"])
@@ -259,9 +259,9 @@ def test_empty_ids_are_an_input_error(project, capsys, command):
     write_layer(project.parent / "raw/op2025.gpkg", rows)
     assert main([command, "--config", str(project), "-q"]) == 2
     err = capsys.readouterr().err
-    assert (f"{project.parent / 'raw/op2025.gpkg'}: column 'omr_id' is empty for 2 of 3 areas "
-            "(feature number 3, 4, counting the layer's features from 1)") in err
-    assert "remove `id_column` from [[plans]] #2 (op2025)" in err and "Traceback" not in err
+    assert (f"{project.parent / 'raw/op2025.gpkg'}: kolumnen 'omr_id' är tom för 2 av 3 "
+            "områden (objektnummer 3, 4, där skiktets första objekt är 1)") in err
+    assert "ta bort `id_column` från [[plans]] #2 (op2025)" in err and "Traceback" not in err
     assert not (project.parent / "data").exists()
 
 
