@@ -10,6 +10,7 @@ write it (single quotes or forward slashes).
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
@@ -297,14 +298,14 @@ _ESCAPES = {"\t": ("\\t", "ett tabbtecken"), "\b": ("\\b", "ett backstegstecken"
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)$")
 _TOML_END = re.compile(r"\(at end of document\)$")
 _WINDOWS_IN_QUOTES = re.compile(r'"((?:[A-Za-z]:\\|\\\\)[^"\n]*)"')  # "C:\…" or "\\srv…"
-# tomllib's messages (Python 3.11–3.13), in Swedish; `{0}` is the part in the message.
+# tomllib's messages (Python 3.11–3.13), in Swedish (str.format: `{0}` is the part in the
+# message, braces doubled); the first pattern that matches the whole message is used.
 _TOML_REASONS = [(re.compile(pattern), text) for pattern, text in (
-    (r"Invalid value", "ogiltigt värde (text ska stå inom citattecken)"),
+    (r"Invalid value", "ogiltigt värde (t.ex. text utan citattecken)"),
     (r"Invalid statement", "ogiltig rad"),
     (r"Expected newline or end of document after a statement",
      "radbrytning saknas efter ett värde"),
     (r"Expected '=' after a key in a key/value pair", "'=' saknas efter en nyckel"),
-    (r"Expected (.+)", "väntade {0}"),
     (r"Found invalid character (.+)", "ogiltigt tecken {0}"),
     (r"Cannot declare (.+) twice", "{0} anges två gånger"),
     (r"Cannot overwrite a value", "ett värde anges två gånger"),
@@ -315,7 +316,7 @@ _TOML_REASONS = [(re.compile(pattern), text) for pattern, text in (
     (r"Invalid initial character for a key part", "ogiltigt första tecken i en nyckel"),
     (r"Unclosed array", "en lista saknar ']'"),
     (r"Duplicate inline table key (.+)", "nyckeln {0} anges två gånger"),
-    (r"Unclosed inline table", "en tabell saknar '}'"),
+    (r"Unclosed inline table", "en tabell saknar '}}'"),
     (r"Unescaped '\\' in a string", "ett omvänt snedstreck utan escape-sekvens i en text"),
     (r"Invalid hex value", "ogiltigt hexadecimalt värde efter \\u eller \\U"),
     (r"Escaped character is not a Unicode scalar value",
@@ -323,6 +324,7 @@ _TOML_REASONS = [(re.compile(pattern), text) for pattern, text in (
     (r"Unterminated string", "en text saknar sitt avslutande citattecken"),
     (r"Illegal character (.+)", "otillåtet tecken {0}"),
     (r"Invalid date or datetime", "ogiltigt datum eller klockslag"),
+    (r"Expected (.+)", "väntade {0}"),  # after the other "Expected …" messages
 )]
 
 
@@ -338,8 +340,19 @@ def toml_reason(message: str) -> str:
         message = message[:end.start()].strip()
     for pattern, text in _TOML_REASONS:
         if found := pattern.fullmatch(message):
-            return where + text.format(*found.groups())
+            return where + text.format(*(_toml_name(g) for g in found.groups()))
     return where + f"TOML-tolken säger {message!r}"
+
+
+def _toml_name(part: str) -> str:
+    """A table name as tomllib writes it, "('plans', 'x')", as in the file: [plans.x]."""
+    try:
+        key = ast.literal_eval(part)
+    except (ValueError, SyntaxError):
+        return part
+    if isinstance(key, tuple) and key and all(isinstance(k, str) for k in key):
+        return "[" + ".".join(key) + "]"
+    return part
 
 
 def windows_path_fix(before: str, typed: str, after: str) -> str:

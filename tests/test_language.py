@@ -15,19 +15,25 @@ from pathlib import Path
 import pytest
 from conftest import edit_config, make_project, plan_2025, write_layer
 
+from pipeline import fmt
+from pipeline.clean import CleanReport
 from pipeline.cli import main
+from pipeline.config import load_config, toml_reason
+from pipeline.errors import InputError
 
 # Common English words that no Swedish sentence of opjord's uses (whole words, any case).
 # Words that are also Swedish or a letter ("in", "be", "land", "for", "a" as in "a–z") are
 # deliberately absent.
-ENGLISH = frozenset("""
-    an the is are was were been not no none does do did has have had can cannot could
-    must should would will which that this these those there where when with without from
-    into of to and or but only than then also
-    file files found missing exist exists read reads reading wrote written write
-    error errors warning fix fixes feature features layer layers column columns value values
-    unknown invalid empty kept dropped repaired damaged outside inside points
-""".split())
+ENGLISH = frozenset({
+    "an", "the", "is", "are", "was", "were", "been", "not", "no", "none", "does", "do", "did",
+    "has", "have", "had", "can", "cannot", "could", "must", "should", "would", "will", "which",
+    "that", "this", "these", "those", "there", "where", "when", "with", "without", "from", "into",
+    "of", "to", "and", "or", "but", "only", "than", "then", "also", "file", "files", "found",
+    "missing", "exist", "exists", "read", "reads", "reading", "wrote", "written", "write", "error",
+    "errors", "warning", "fix", "fixes", "feature", "features", "layer", "layers", "column",
+    "columns", "value", "values", "unknown", "invalid", "empty", "kept", "dropped", "repaired",
+    "damaged", "outside", "inside", "points"
+})
 
 _SNIPPET = re.compile(r"""[\w.\-]+\s*=\s*("[^"\n]*"|'[^'\n]*'|\[[^\]\n]*\]|\{[^}\n]*\}|\S+)""")
 _QUOTED = re.compile(r"""`[^`\n]*`|"[^"\n]*"|'[^'\n]*'""")
@@ -164,3 +170,69 @@ def test_bad_input_is_reported_in_swedish(tmp_path, capsys, case):
     assert code == 2, text
     assert needle in text and "Åtgärd:" in text and "Traceback" not in text, text
     assert english_words(text) == set(), text
+
+
+# --- the words and numbers inside messages ----------------------------------------------
+
+
+# TOML mistakes, each giving another of tomllib's messages (in English) to translate.
+BROKEN_TOML = {
+    "table twice": ('[project]\nkommun = "a"\n[project]\n', "rad 3, kolumn 9: [project] anges "
+                                                            "två gånger"),
+    "key twice": ("a = 1\na = 2\n", "rad 2, kolumn 6: ett värde anges två gånger"),
+    "unclosed list": ("a = [1, 2\n", "i slutet av filen: en lista saknar ']'"),
+    "no equals sign": ("a 1\n", "rad 1, kolumn 3: '=' saknas efter en nyckel"),
+    "unquoted text": ("a = Test\n", "rad 1, kolumn 5: ogiltigt värde (t.ex. text utan "
+                                    "citattecken)"),
+    "open string": ('a = "abc\n', "rad 1, kolumn 9: otillåtet tecken '\\n'"),
+    "inline key twice": ("a = { b = 1, b = 2 }\n", "nyckeln 'b' anges två gånger"),
+    "open inline table": ("a = { b = 1\n", "en tabell saknar '}'"),
+    "two statements": ("a = 1 b = 2\n", "radbrytning saknas efter ett värde"),
+    "bad line": ("= 1\n", "rad 1, kolumn 1: ogiltig rad"),
+    "open table name": ("[project\n", "']' saknas efter tabellnamnet"),
+    "open list name": ("[[plans]\n", "']]' saknas efter tabellnamnet"),
+    "dotted then table": ("a.b = 1\n[a]\n", "[a] anges två gånger"),
+    "inline then dotted": ("a = {b = 1}\na.c = 2\n", "tabellen [a] kan inte anges igen här"),
+    "bad unicode escape": ('a = "\\uD800"\n', "en escape-sekvens ger inget Unicode-tecken"),
+    "at the end": ("a = ", "i slutet av filen: ogiltigt värde (t.ex. text utan citattecken)"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_TOML))
+def test_toml_errors_are_explained_in_swedish(tmp_path, case):
+    text, reason = BROKEN_TOML[case]
+    cfg = tmp_path / "opjord.toml"
+    cfg.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_config(cfg)
+    message = str(err.value)
+    assert message.startswith(f"{cfg}: är inte giltig TOML (rad ") or message.startswith(
+        f"{cfg}: är inte giltig TOML (i slutet av filen: ")
+    assert f"{reason}). Åtgärd: rätta syntaxen" in message
+    assert english_words(message) == set(), message
+
+
+def test_an_unknown_toml_message_is_quoted_as_it_is():
+    assert toml_reason("Something new (at line 4, column 2)") == (
+        "rad 4, kolumn 2: TOML-tolken säger 'Something new'")
+
+
+def test_a_file_not_in_utf8_says_so(tmp_path):
+    cfg = tmp_path / "opjord.toml"
+    cfg.write_bytes('kommun = "Norrköping"\n'.encode("cp1252"))
+    with pytest.raises(InputError) as err:
+        load_config(cfg)
+    assert str(err.value) == (f"{cfg}: är inte sparad som UTF-8 (byte 0xf6 på position 15 kan "
+                              "inte läsas). Åtgärd: spara filen som UTF-8.")
+
+
+def test_numbers_in_messages_are_written_the_swedish_way():
+    assert fmt.plain(1000) == "1\u00a0000" and fmt.plain(100_000.0) == "100\u00a0000"
+    assert fmt.plain(-0.5) == "\u22120,5" and fmt.plain(2.0) == "2" and fmt.plain(0.1) == "0,1"
+    assert fmt.plain(2.675) == "2,675" and fmt.plain(1e9) == "1\u00a0000\u00a0000\u00a0000"
+    assert fmt.plain(float("nan")) == "nan" and fmt.plain(float("-inf")) == "-inf"
+    report = CleanReport(features_read=1195, features_kept=1192, repaired=1, empty_dropped=2,
+                         null_dropped=1)
+    assert report.describe() == ("1\u00a0192 behållna; 1 lagat (make_valid), 1 utan geometri "
+                                 "borttaget, 2 tomma borttagna")
+    assert CleanReport(features_kept=1).describe() == "1 behållet"
