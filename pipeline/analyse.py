@@ -59,7 +59,6 @@ log = logging.getLogger(__name__)
 OUTSIDE_BOUNDARY = "utanför kommungränsen"
 ROW = "_opjord_row"  # a plan feature's number in its layer (1 = first), kept through cleaning
 DEMO_MARKER = "DEMODATA.txt"  # a folder holding this file holds synthetic demo data
-CHANGE_KINDS = ("newly_designated", "released", "kept")
 
 
 @dataclass
@@ -198,11 +197,11 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[Notice] |
             shown = ", ".join(str(r) for r in rows[:10]) + (", …" if len(rows) > 10 else "")
             raise InputError(
                 f"{plan.source.path}: kolumnen {plan.id_column!r} är tom för "
-                f"{fmt.number(len(rows), 0)} av {fmt.number(len(gdf), 0)} områden (objekt nr "
-                f"{shown}, räknat från 1 i skiktets ordning). Ett område utan id kan inte "
-                "matchas med jämförelseplanens områden på id. Åtgärd: fyll i id:na, eller ta "
-                f"bort `id_column` i {plan.source.table} så matchas planernas områden på "
-                "överlapp i stället.")
+                f"{fmt.number(len(rows), 0)} av {fmt.number(len(gdf), 0)} områden "
+                f"(objektnummer {shown}, där skiktets första objekt är 1). Ett område utan id "
+                "kan inte matchas med jämförelseplanens områden via id. Åtgärd: fyll i id:na, "
+                f"eller ta bort `id_column` från {plan.source.table} så att planernas områden "
+                "matchas via överlapp i stället.")
         ids = canonical(raw_ids).str.strip()
     else:
         ids = pd.Series([str(i) for i in range(1, len(gdf) + 1)], index=gdf.index,
@@ -233,10 +232,10 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[Notice] |
         dupes = out["area_id"][out["area_id"].duplicated()].unique()
         if len(dupes):
             raise InputError(
-                f"{plan.source.path}: kolumnen {plan.id_column!r} är inget unikt id "
-                f"(upprepade: {', '.join(map(str, dupes[:10]))}). Åtgärd: ge varje område ett "
-                f"eget id, eller ta bort `id_column` i {plan.source.table} så numreras "
-                "områdena i radordning.")
+                f"{plan.source.path}: kolumnen {plan.id_column!r} är inget unikt id (upprepade: "
+                f"{', '.join(map(str, dupes[:10]))}). Åtgärd: ge varje område ett eget id, "
+                f"eller ta bort `id_column` från {plan.source.table} så att områdena numreras "
+                "i radordning.")
     _warn_formula_like(plan, out, warnings)
     return out
 

@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from pipeline import fmt
 from pipeline.config import VectorSource
 from pipeline.errors import InputError
 from pipeline.parallel import elementwise
@@ -43,13 +44,22 @@ class CleanReport:
         return asdict(self)
 
     def describe(self) -> str:
-        """One line for the CLI, e.g. '5,123 kept; 2 repaired (make_valid), 1 empty dropped'."""
-        notes = [f"{v} {label}" for v, label in (
-            (self.repaired, "repaired (make_valid)"),
-            (self.null_dropped, "without geometry dropped"),
-            (self.empty_dropped, "empty dropped"), (self.z_dropped, "Z dropped"),
-            (self.non_polygonal_parts_dropped, "with point/line parts trimmed")) if v]
-        return f"{self.features_kept:,} kept" + (f"; {', '.join(notes)}" if notes else "")
+        """One Swedish line for the CLI, e.g. '5 123 behållna; 2 lagade (make_valid), 1 tomt
+        borttaget' (numbers through `fmt`)."""
+        notes = [_count(v, one, many) for v, one, many in (
+            (self.repaired, "lagat (make_valid)", "lagade (make_valid)"),
+            (self.null_dropped, "utan geometri borttaget", "utan geometri borttagna"),
+            (self.empty_dropped, "tomt borttaget", "tomma borttagna"),
+            (self.z_dropped, "med Z-värden borttagna", "med Z-värden borttagna"),
+            (self.non_polygonal_parts_dropped, "med punkt-/linjedelar bortklippta",
+             "med punkt-/linjedelar bortklippta")) if v]
+        return (_count(self.features_kept, "behållet", "behållna")
+                + (f"; {', '.join(notes)}" if notes else ""))
+
+
+def _count(n: int, one: str, many: str) -> str:
+    """E.g. "1 tomt borttaget", "2 tomma borttagna" (features: "objekt", neuter)."""
+    return f"{fmt.number(n, 0)} {one if n == 1 else many}"
 
 
 def polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -78,7 +88,7 @@ def clean_polygons(gdf: gpd.GeoDataFrame, source: VectorSource, *, layer: str | 
 
     Raises InputError if the layer holds points or lines, or lies outside Sweden.
     """
-    where = f"{source.path}" + (f" (layer {layer!r})" if layer else "")
+    where = f"{source.path}" + (f" (skikt {layer!r})" if layer else "")
     report = CleanReport(features_read=len(gdf))
     geoms = gdf.geometry.array.to_numpy().copy()
 
@@ -93,10 +103,10 @@ def clean_polygons(gdf: gpd.GeoDataFrame, source: VectorSource, *, layer: str | 
     if bad.any():
         kinds = ", ".join(sorted(set(type_names[bad])))
         raise InputError(
-            f"{where}: {int(bad.sum()):,} of {len(gdf):,} features are {kinds}, not polygons. "
-            f"The analysis measures areas, so {source.table} must point at a polygon layer. "
-            "Fix: choose the polygon layer (e.g. with `layer = \"…\"`), or convert the data "
-            "to polygons in QGIS.")
+            f"{where}: {fmt.number(int(bad.sum()), 0)} av {fmt.number(len(gdf), 0)} objekt är "
+            f"{kinds}, inte polygoner. Analysen mäter ytor, så {source.table} måste peka på "
+            "ett polygonskikt. Åtgärd: välj polygonskiktet (t.ex. med `layer = \"…\"`), eller "
+            "gör om data till polygoner i QGIS.")
 
     has_z = shapely.has_z(geoms) & ~null
     report.z_dropped = int(has_z.sum())
@@ -138,11 +148,11 @@ def outside_sweden(bounds: np.ndarray) -> np.ndarray:
 
 def outside_sweden_message(where: str, source: VectorSource, what: str,
                            b: tuple[float, float, float, float]) -> str:
-    return (f"{where}: {what} far outside Sweden after reprojection to EPSG:3006 (bounds "
-            f"{b[0]:.0f}, {b[1]:.0f}, {b[2]:.0f}, {b[3]:.0f}). The usual cause is a wrong CRS "
-            "label, e.g. SWEREF 99 16 30 (EPSG:3010) coordinates labelled EPSG:3006, or degrees "
-            "labelled as metres. Fix: give the file its true CRS, or set `crs = \"EPSG:…\"` "
-            f"in {source.table}.")
+    return (f"{where}: {what} långt utanför Sverige efter omprojicering till EPSG:3006 "
+            f"(utbredning {'; '.join(fmt.number(v, 0) for v in b)}). Den vanliga orsaken är "
+            "fel angivet koordinatsystem, t.ex. koordinater i SWEREF 99 16 30 (EPSG:3010) "
+            "märkta som EPSG:3006, eller grader märkta som meter. Åtgärd: ge filen dess rätta "
+            f"koordinatsystem, eller sätt `crs = \"EPSG:…\"` i {source.table}.")
 
 
 def check_in_sweden(gdf: gpd.GeoDataFrame, source: VectorSource, *, where: str) -> None:
@@ -152,5 +162,6 @@ def check_in_sweden(gdf: gpd.GeoDataFrame, source: VectorSource, *, where: str) 
     outside = outside_sweden(shapely.bounds(gdf.geometry.array.to_numpy()))
     if outside.any():
         raise InputError(outside_sweden_message(
-            where, source, f"{int(outside.sum()):,} of {len(gdf):,} features lie",
+            where, source, f"{fmt.number(int(outside.sum()), 0)} av "
+            f"{fmt.number(len(gdf), 0)} objekt ligger",
             tuple(gdf.total_bounds)))

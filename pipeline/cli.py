@@ -61,7 +61,7 @@ def summary_lines(summary: dict, outputs: list[Path]) -> list[str]:
         lines.append(f"  {label} jämfört med {base_label}: "
                      f"{fmt.percentage_points(c['share_change_pp'])} – {goal}.")
     if any("landcover" in p for p in summary["plans"].values()):
-        from pipeline.zonal import agreement_lines  # loads rasterio: only when there is a raster
+        from pipeline.landcover_text import agreement_lines
 
         lines.extend(agreement_lines(summary))
     if outputs:
@@ -154,7 +154,8 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> Outcome:
     for line in describe_sources(config):
         print(line)
     if config.landcover is not None:
-        from pipeline.zonal import describe_raster, inspect_raster
+        from pipeline.landcover_text import describe_raster
+        from pipeline.zonal import inspect_raster
 
         print(describe_raster(inspect_raster(config.landcover, read_pixels=True)))
     print("Indata ser bra ut: inga fel hittades.")

@@ -10,19 +10,21 @@ write it (single quotes or forward slashes).
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from pipeline.errors import Problems
+from pipeline import fmt
+from pipeline.errors import InputError, Problems
 from pipeline.values import fold, folded_targets, nfc
 
 DEFAULT_CONFIG_NAME = "opjord.toml"
@@ -142,20 +144,34 @@ class Config:
         return sources
 
 
+def _field_names(cls: type) -> set[str]:
+    return {f.name for f in fields(cls)}
+
+
+def _default(cls: type, name: str) -> Any:
+    """The default of dataclass `cls`'s field `name` (a fresh one for a factory)."""
+    f = next(f for f in fields(cls) if f.name == name)
+    return f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
+
+
+# A vector table's keys are the source's fields that a person sets (not role or table).
+_VECTOR_KEYS = _field_names(VectorSource) - {"role", "table"}
 _KEYS: dict[str, set[str]] = {
     "": {"project", "boundary", "agricultural_land", "landcover", "plans", "output",
          "webmap", "fetch"},
     "project": {"kommun", "kommunkod"},
-    "boundary": {"path", "layer", "crs"},
-    "agricultural_land": {"path", "layer", "crs", "class_column", "classes"},
-    "landcover": {"path", "agricultural_codes", "nodata", "crs", "exclude_nodata"},
-    "plans": {"key", "label", "path", "layer", "crs", "id_column", "name_column",
-              "type_column", "type_map", "baseline", "agricultural_land"},
-    "output": {"processed", "maps", "reports"},
-    "webmap": {"basemap", "tile_url", "attribution", "simplify_tolerance_m",
-               "context_buffer_m"},
-    "fetch": {"url", "layer_latest", "layer_years", "page_size"},
+    "boundary": _VECTOR_KEYS,
+    "agricultural_land": _field_names(AgriculturalSource) - {"role", "table"},
+    "landcover": _field_names(LandcoverConfig),
+    "plans": _VECTOR_KEYS | _field_names(PlanConfig) - {"source"},
+    "output": _field_names(OutputConfig),
+    "webmap": _field_names(WebmapConfig),
+    "fetch": _field_names(FetchConfig),
 }
+
+DEFAULT_KOMMUN = "Norrköping"
+# [output] folders when not given, relative to the config file's folder.
+OUTPUT_FOLDERS = {"processed": "data/processed", "maps": "maps", "reports": "reports"}
 
 _PLAN_KEY = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
@@ -166,6 +182,18 @@ SIMPLIFY_TOLERANCE_MAX_M = 1000.0
 CONTEXT_BUFFER_MAX_M = 100_000.0
 PAGE_SIZE_MAX = 100_000
 
+# What a TOML value must be, in the words of the messages.
+_KIND_WORDS = {str: "en text", int: "ett heltal", float: "ett tal", bool: "true eller false",
+               list: "en lista", dict: "en tabell"}
+
+
+def _kind_text(kind: type | tuple[type, ...]) -> str:
+    """E.g. "ett heltal"; a float (or int/float) is "ett tal"."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if float in kinds:
+        return _KIND_WORDS[float]
+    return " eller ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds)
+
 
 class _Reader:
     """Typed access to one TOML table, collecting problems instead of raising."""
@@ -175,34 +203,34 @@ class _Reader:
         self.cfg_path, self.table, self.problems = cfg_path, table, problems
         self.inputs_must_exist = inputs_must_exist
         if not isinstance(data, dict):
-            self.fail("", f"must be a table, not {type(data).__name__}",
-                      "write it as a [table] section")
+            self.fail("", f"ska vara en tabell, inte {_kind_text(type(data))}",
+                      "skriv den som en [tabell]")
             data = {}
         self.data: dict[str, Any] = data
         for key in sorted(set(data) - allowed):
             hint = ", ".join(f"`{k}`" for k in sorted(allowed))
-            self.fail(key, "is not a known key",
-                      f"remove it or correct its spelling; known keys here: {hint}")
+            self.fail(key, "är ingen känd nyckel",
+                      f"ta bort den eller rätta stavningen; kända nycklar här: {hint}")
 
     def fail(self, key: str, problem: str, fix: str) -> None:
         where = f"{self.table} `{key}`" if key else self.table
-        self.problems.add(f"{self.cfg_path}: {where} {problem}. Fix: {fix}.")
+        self.problems.add(f"{self.cfg_path}: {where} {problem}. Åtgärd: {fix}.")
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *,
             required: bool = False) -> Any:
         if key not in self.data:
             if required:
-                self.fail(key, "is missing", f"add `{key} = …` to {self.table}")
+                self.fail(key, "saknas", f"lägg till `{key} = …` i {self.table}")
             return default
         value = self.data[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            self.fail(key, f"must be a {names}, not {value!r}", f"write a {names} value")
+            self.fail(key, f"ska vara {_kind_text(kind)}, inte {value!r}",
+                      f"skriv {_kind_text(kind)}")
             return default
         if isinstance(value, str) and not value.strip():
-            self.fail(key, "is empty", "give a value or remove the key")
+            self.fail(key, "är tom", "ge den ett värde eller ta bort nyckeln")
             return default
         return value
 
@@ -211,16 +239,21 @@ class _Reader:
                fix: str) -> Any:
         """A finite number within [low, high] (either bound optional), else `default` and
         a problem; `fix` says what to write instead."""
-        value = self.get(key, kind, default)
-        if value is None or value is default:
-            return value
+        if key not in self.data:
+            return default
+        value = self.get(key, kind, None)
+        if value is None:
+            return default
         if not math.isfinite(value):
-            self.fail(key, f"= {value} is not a finite number", fix)
+            self.fail(key, f"= {value} är inte ett ändligt tal", fix)
             return default
         if (low is not None and value < low) or (high is not None and value > high):
-            allowed = (f"{low:g} to {high:g}" if low is not None and high is not None
-                       else f"at least {low:g}" if low is not None else f"at most {high:g}")
-            self.fail(key, f"= {value:g} is out of range (allowed: {allowed}{unit})", fix)
+            allowed = (f"{fmt.plain(low)} till {fmt.plain(high)}"
+                       if low is not None and high is not None
+                       else f"minst {fmt.plain(low)}" if low is not None
+                       else f"högst {fmt.plain(high)}")
+            self.fail(key, f"= {fmt.plain(value)} ligger utanför det tillåtna "
+                      f"({allowed}{unit})", fix)
             return default
         return value
 
@@ -231,21 +264,20 @@ class _Reader:
         if any(ord(c) < 0x20 for c in value):  # "C:\temp\bilder" is valid TOML: \t, \b
             typed = "".join(_ESCAPES.get(c, (c, ""))[0] for c in value)
             found = _join_words([_ESCAPES[c][1] for c in dict.fromkeys(value) if c in _ESCAPES]
-                                or ["a control character"])
-            self.fail(key, f'= "{typed}" reads as a path with {found} in it: in double quotes, '
-                      "TOML takes a backslash and the letter after it as an escape",
-                      windows_path_fix(f"{key} = ", typed, ""))
+                                or ["ett styrtecken"])
+            self.fail(key, f'= "{typed}" blir en sökväg med {found} i: inom dubbla '
+                      "citattecken läser TOML ett omvänt snedstreck och tecknet efter det "
+                      "som en escape-sekvens", windows_path_fix(f"{key} = ", typed, ""))
             return None
         path = Path(value)
         windows = PureWindowsPath(value).is_absolute()  # C:\…, C:/…, \\server\share\…
         if not path.is_absolute() and not windows:
             path = (self.cfg_path.parent / path).resolve()
         if must_exist and self.inputs_must_exist and not path.exists():
-            hint = ("relative paths start at the config file's folder" if not windows
-                    or os.name == "nt" else "a Windows path is read as it is written and "
-                    "exists only on Windows")
-            self.fail(key, f"points at {path}, which does not exist",
-                      f"correct the path ({hint})")
+            hint = ("relativa sökvägar utgår från konfigurationsfilens mapp" if not windows
+                    or os.name == "nt" else "en Windows-sökväg läses som den är skriven och "
+                    "finns bara i Windows")
+            self.fail(key, f"pekar på {path}, som inte finns", f"rätta sökvägen ({hint})")
         return path
 
     def crs(self, key: str = "crs") -> str | None:
@@ -254,16 +286,73 @@ class _Reader:
             try:
                 CRS.from_user_input(value)
             except CRSError:
-                self.fail(key, f"= {value!r} is not a CRS pyproj knows",
-                          'write it as "EPSG:3006" (or the code your data really uses)')
+                self.fail(key, f"= {value!r} är inget koordinatsystem som pyproj känner till",
+                          'skriv det som "EPSG:3006" (eller den kod som data verkligen har)')
                 return None
         return value
 
 
-_ESCAPES = {"\t": ("\\t", "a tab"), "\b": ("\\b", "a backspace"), "\n": ("\\n", "a line break"),
-            "\f": ("\\f", "a form feed"), "\r": ("\\r", "a carriage return")}
-_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+_ESCAPES = {"\t": ("\\t", "ett tabbtecken"), "\b": ("\\b", "ett backstegstecken"),
+            "\n": ("\\n", "en radbrytning"), "\f": ("\\f", "ett sidmatningstecken"),
+            "\r": ("\\r", "en vagnretur")}
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)$")
+_TOML_END = re.compile(r"\(at end of document\)$")
 _WINDOWS_IN_QUOTES = re.compile(r'"((?:[A-Za-z]:\\|\\\\)[^"\n]*)"')  # "C:\…" or "\\srv…"
+# tomllib's messages (Python 3.11–3.13), in Swedish (str.format: `{0}` is the part in the
+# message, braces doubled); the first pattern that matches the whole message is used.
+_TOML_REASONS = [(re.compile(pattern), text) for pattern, text in (
+    (r"Invalid value", "ogiltigt värde (t.ex. text utan citattecken)"),
+    (r"Invalid statement", "ogiltig rad"),
+    (r"Expected newline or end of document after a statement",
+     "radbrytning saknas efter ett värde"),
+    (r"Expected '=' after a key in a key/value pair", "'=' saknas efter en nyckel"),
+    (r"Found invalid character (.+)", "ogiltigt tecken {0}"),
+    (r"Cannot declare (.+) twice", "{0} anges två gånger"),
+    (r"Cannot overwrite a value", "ett värde anges två gånger"),
+    (r"Cannot (?:mutate immutable|redefine) namespace (.+)",
+     "tabellen {0} kan inte anges igen här"),
+    (r"Expected ']' at the end of a table declaration", "']' saknas efter tabellnamnet"),
+    (r"Expected ']]' at the end of an array declaration", "']]' saknas efter tabellnamnet"),
+    (r"Invalid initial character for a key part", "ogiltigt första tecken i en nyckel"),
+    (r"Unclosed array", "en lista saknar ']'"),
+    (r"Duplicate inline table key (.+)", "nyckeln {0} anges två gånger"),
+    (r"Unclosed inline table", "en tabell saknar '}}'"),
+    (r"Unescaped '\\' in a string", "ett omvänt snedstreck utan escape-sekvens i en text"),
+    (r"Invalid hex value", "ogiltigt hexadecimalt värde efter \\u eller \\U"),
+    (r"Escaped character is not a Unicode scalar value",
+     "en escape-sekvens ger inget Unicode-tecken"),
+    (r"Unterminated string", "en text saknar sitt avslutande citattecken"),
+    (r"Illegal character (.+)", "otillåtet tecken {0}"),
+    (r"Invalid date or datetime", "ogiltigt datum eller klockslag"),
+    (r"Expected (.+)", "väntade {0}"),  # after the other "Expected …" messages
+)]
+
+
+def toml_reason(message: str) -> str:
+    """tomllib's error message in Swedish, e.g. "Invalid value (at line 2, column 10)" →
+    "rad 2, kolumn 10: ogiltigt värde (…)"; an unknown message is kept as it is."""
+    where = ""
+    if position := _TOML_POSITION.search(message):
+        where = f"rad {position.group(1)}, kolumn {position.group(2)}: "
+        message = message[:position.start()].strip()
+    elif end := _TOML_END.search(message):
+        where = "i slutet av filen: "
+        message = message[:end.start()].strip()
+    for pattern, text in _TOML_REASONS:
+        if found := pattern.fullmatch(message):
+            return where + text.format(*(_toml_name(g) for g in found.groups()))
+    return where + f"TOML-tolken säger {message!r}"
+
+
+def _toml_name(part: str) -> str:
+    """A table name as tomllib writes it, "('plans', 'x')", as in the file: [plans.x]."""
+    try:
+        key = ast.literal_eval(part)
+    except (ValueError, SyntaxError):
+        return part
+    if isinstance(key, tuple) and key and all(isinstance(k, str) for k in key):
+        return "[" + ".".join(key) + "]"
+    return part
 
 
 def windows_path_fix(before: str, typed: str, after: str) -> str:
@@ -276,17 +365,17 @@ def windows_path_fix(before: str, typed: str, after: str) -> str:
     path = ("\\\\" if lead else "") + re.sub(r"\\+", r"\\", typed[lead.end():] if lead else typed)
     slashed = f'{before}"{path.replace(chr(92), "/")}"{after}'.strip()
     if "'" in path:
-        return f"write the path with forward slashes, {slashed}"
+        return f"skriv sökvägen med snedstreck framåt, {slashed}"
     literal = f"{before}'{path}'{after}".strip()
-    return (f"write the path in single quotes, {literal} (a TOML literal string keeps "
-            f"backslashes as they are), or with forward slashes, {slashed}")
+    return (f"skriv sökvägen inom enkla citattecken, {literal} (en sådan text i TOML behåller "
+            f"omvända snedstreck som de är), eller med snedstreck framåt, {slashed}")
 
 
 def toml_problem(cfg_path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
     """The paragraph for a TOML syntax error; a Windows path in double quotes gets its own."""
-    generic = (f"{cfg_path}: not valid TOML ({exc}). Fix: correct the syntax; strings need "
-               'double quotes, e.g. path = "data/raw/x.gpkg".')
     message = str(exc)
+    generic = (f"{cfg_path}: är inte giltig TOML ({toml_reason(message)}). Åtgärd: rätta "
+               'syntaxen; text ska stå inom dubbla citattecken, t.ex. path = "data/raw/x.gpkg".')
     position = _TOML_POSITION.search(message)
     if position is None or not message.startswith(("Unescaped '\\'", "Invalid hex value")):
         return generic
@@ -297,14 +386,55 @@ def toml_problem(cfg_path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str
         return generic
     line = lines[number - 1]
     before, after = line[:found.start()], re.sub(r"\s*#.*$", "", line[found.end():])
-    return (f"{cfg_path}, line {number}: `{(before + found.group(0) + after).strip()}` is a "
-            "Windows path in double quotes, where TOML reads each backslash as the start of "
-            "an escape such as \\n, so the file is not valid TOML. Fix: "
+    return (f"{cfg_path}, rad {number}: `{(before + found.group(0) + after).strip()}` är en "
+            "Windows-sökväg inom dubbla citattecken, där TOML läser varje omvänt snedstreck "
+            "som början på en escape-sekvens som \\n, så filen är inte giltig TOML. Åtgärd: "
             + windows_path_fix(before, found.group(1), after) + ".")
 
 
 def _join_words(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " och " + words[-1]
+
+
+def _toml_list(values) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Makes a `_Reader` for each table of one config file; they share one `Problems`."""
+
+    cfg_path: Path
+    problems: Problems
+    inputs_must_exist: bool
+
+    def __call__(self, name: str, data: Any, keys: str) -> _Reader:
+        return _Reader(self.cfg_path, name, data, self.problems, _KEYS[keys],
+                       inputs_must_exist=self.inputs_must_exist)
+
+
+def _read_toml(cfg_path: Path) -> dict[str, Any]:
+    """The parsed TOML file; raises InputError when it is missing or not valid TOML."""
+    if not cfg_path.is_file():
+        raise InputError(f"{cfg_path}: konfigurationsfilen finns inte. Åtgärd: ange den med "
+                         f"--config, eller kör i en mapp med en {DEFAULT_CONFIG_NAME} (repots "
+                         "egen pekar på demodata).")
+    try:
+        text = cfg_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{cfg_path}: är inte sparad som UTF-8 (byte "
+                         f"{exc.object[exc.start]:#04x} på position {fmt.number(exc.start, 0)} "
+                         "kan inte läsas). Åtgärd: spara filen som UTF-8.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(toml_problem(cfg_path, text, exc)) from None
+
+
+def _project(table: _Tables, raw: dict[str, Any]) -> tuple[str, str | None]:
+    """[project]: kommun and kommunkod."""
+    r = table("[project]", raw.get("project", {}), "project")
+    return nfc(r.get("kommun", str, DEFAULT_KOMMUN)), r.get("kommunkod", str)
 
 
 def _vector(r: _Reader, role: str) -> VectorSource | None:
@@ -315,39 +445,83 @@ def _vector(r: _Reader, role: str) -> VectorSource | None:
                         crs=r.crs())
 
 
-def _agricultural(r: _Reader, role: str, shared: AgriculturalSource | None = None
-                  ) -> AgriculturalSource | None:
+def _boundary(table: _Tables, raw: dict[str, Any]) -> VectorSource | None:
+    """[boundary] (optional): the municipal boundary layer."""
+    if "boundary" not in raw:
+        return None
+    return _vector(table("[boundary]", raw["boundary"], "boundary"), "boundary")
+
+
+def _agricultural_source(r: _Reader, role: str, shared: AgriculturalSource | None = None
+                         ) -> AgriculturalSource | None:
     """An agricultural layer's table; a plan's own (`shared` given) must list the shared
     layer's classes, in the same order (the figures by class have one set of columns), and
     lists them when it gives none."""
     base = _vector(r, role)
-    class_column = r.get("class_column", str, "agoslag")
-    default = list(shared.classes) if shared is not None else ["Åker", "Bete"]
-    classes = r.get("classes", list, default)
+    class_column = r.get("class_column", str, _default(AgriculturalSource, "class_column"))
+    default = shared.classes if shared is not None else _default(AgriculturalSource, "classes")
+    classes = r.get("classes", list, list(default))
     if not classes or not all(isinstance(c, str) and c for c in classes):
-        r.fail("classes", "must be a non-empty list of class values",
-               'write e.g. classes = ["Åker", "Bete"]')
+        r.fail("classes", "ska vara en lista med minst ett klassvärde",
+               'skriv t.ex. classes = ["Åker", "Bete"]')
         classes = ["?"]
     classes = [nfc(c) for c in classes]  # compared with the data in NFC
     if len(set(classes)) != len(classes):
-        r.fail("classes", "lists a class twice", "list each class once, in priority order")
+        r.fail("classes", "anger en klass två gånger",
+               "ange varje klass en gång, i prioritetsordning")
     elif alike := [v for v in folded_targets(classes).values() if len(v) > 1]:
-        r.fail("classes", "lists classes that differ only by case or surrounding spaces ("
+        r.fail("classes", "anger klasser som bara skiljer sig i versaler/gemener eller "
+               "mellanslag runt texten ("
                + "; ".join(", ".join(repr(c) for c in v) for v in alike)
-               + "), and data values are matched with the classes regardless of those",
-               "keep one of them")
+               + "), och värdena i data jämförs med klasserna utan hänsyn till det",
+               "behåll en av dem")
     elif shared is not None and classes != list(shared.classes):
-        r.fail("classes", f"= {_toml_list(classes)} differ from [agricultural_land] `classes` "
-               f"= {_toml_list(shared.classes)}",
-               "list the same classes in the same order as in [agricultural_land] (the "
-               "figures per class have one column per shared class), or remove `classes` "
-               "here to use the shared ones; the plan's layer may still have its own path, "
-               "layer and class_column")
+        r.fail("classes", f"= {_toml_list(classes)} skiljer sig från [agricultural_land] "
+               f"`classes` = {_toml_list(shared.classes)}",
+               "ange samma klasser i samma ordning som i [agricultural_land] (siffrorna per "
+               "klass har en kolumn per gemensam klass), eller ta bort `classes` här för att "
+               "använda de gemensamma; planens skikt kan ändå ha egna `path`, `layer` och "
+               "`class_column`")
     if base is None:
         return None
     return AgriculturalSource(role=base.role, path=base.path, table=base.table,
                               layer=base.layer, crs=base.crs, class_column=class_column,
                               classes=tuple(classes))
+
+
+def _agricultural(table: _Tables, raw: dict[str, Any], top: _Reader
+                  ) -> AgriculturalSource | None:
+    """[agricultural_land] (required): the shared field-block layer."""
+    if "agricultural_land" not in raw:
+        top.fail("", "saknar tabellen [agricultural_land]",
+                 'lägg till en [agricultural_land] med path = "…" till jordbruksblocken')
+        return None
+    return _agricultural_source(
+        table("[agricultural_land]", raw["agricultural_land"], "agricultural_land"),
+        "agricultural_land")
+
+
+def _landcover(table: _Tables, raw: dict[str, Any]) -> LandcoverConfig | None:
+    """[landcover] (optional): the land-cover raster."""
+    if "landcover" not in raw:
+        return None
+    r = table("[landcover]", raw["landcover"], "landcover")
+    path = r.path("path")
+    default_codes = list(_default(LandcoverConfig, "agricultural_codes"))
+    codes = r.get("agricultural_codes", list, default_codes)
+    if not codes or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes):
+        r.fail("agricultural_codes", "ska vara en lista med minst en heltalskod",
+               "skriv t.ex. agricultural_codes = [3] (NMD åkermark)")
+        codes = default_codes
+    nodata = r.number("nodata", (int, float), _default(LandcoverConfig, "nodata"),
+                      fix="ange det värde rastret har för saknade data (NMD: 0), eller ta bort "
+                          "`nodata` för att använda filens eget")
+    if path is None:
+        return None
+    return LandcoverConfig(path=path, agricultural_codes=tuple(codes),
+                           nodata=None if nodata is None else float(nodata), crs=r.crs(),
+                           exclude_nodata=r.get("exclude_nodata", bool,
+                                                _default(LandcoverConfig, "exclude_nodata")))
 
 
 def _nfc_type_map(r: _Reader, type_map: dict[str, str]) -> dict[str, str]:
@@ -358,15 +532,122 @@ def _nfc_type_map(r: _Reader, type_map: dict[str, str]) -> dict[str, str]:
         groups.setdefault(fold(key), []).append(key)
     for keys in groups.values():
         if len({nfc(type_map[k]) for k in keys}) > 1:
-            r.fail("type_map", "maps keys that differ only by Unicode form, case or surrounding "
-                   "spaces to different values (" + ", ".join(
-                       f"{k!r} = {type_map[k]!r}" for k in keys) + "), and type values are "
-                   "matched with the keys regardless of those", "keep one of those keys")
+            r.fail("type_map", "översätter nycklar som bara skiljer sig i Unicode-form, "
+                   "versaler/gemener eller mellanslag runt texten till olika värden (" + ", ".join(
+                       f"{k!r} = {type_map[k]!r}" for k in keys) + "), och typvärdena jämförs "
+                   "med nycklarna utan hänsyn till det", "behåll en av de nycklarna")
     return {nfc(k): nfc(v) for k, v in type_map.items()}
 
 
-def _toml_list(values) -> str:
-    return json.dumps(list(values), ensure_ascii=False)
+def _type_map(r: _Reader) -> dict[str, str]:
+    type_map = r.get("type_map", dict, _default(PlanConfig, "type_map"))
+    if not all(isinstance(v, str) for v in type_map.values()):
+        r.fail("type_map", "ska översätta typvärden till text",
+               'skriv t.ex. type_map = { "Bostad" = "bostäder", "Industri" = "verksamheter" }')
+        type_map = {}
+    type_map = _nfc_type_map(r, type_map)
+    if type_map and not r.data.get("type_column"):
+        r.fail("type_map", "kräver `type_column`", "ange kolumnen som innehåller typerna")
+    return type_map
+
+
+def _plan(table: _Tables, number: int, raw_plan: Any,
+          agricultural: AgriculturalSource | None) -> PlanConfig | None:
+    """The `number`th [[plans]] table (from 1)."""
+    key = raw_plan.get("key") if isinstance(raw_plan, dict) else None
+    r = table(f"[[plans]] #{number}" + (f" ({key})" if isinstance(key, str) else ""),
+              raw_plan, "plans")
+    key = r.get("key", str, required=True)
+    if key is not None and not _PLAN_KEY.match(key):
+        r.fail("key", f"= {key!r} går inte att använda som plannyckel",
+               "använd gemena bokstäver a–z, siffror och _, med en bokstav först, t.ex. op2017")
+    source = _vector(r, f"plan:{key}")
+    own_agri = None
+    if "agricultural_land" in r.data:
+        own_agri = _agricultural_source(
+            table(f"{r.table} agricultural_land", r.data["agricultural_land"],
+                  "agricultural_land"), f"agricultural_land:{key}", shared=agricultural)
+    type_map = _type_map(r)
+    if not (key and source):
+        return None
+    return PlanConfig(key=key, label=nfc(r.get("label", str, key)), source=source,
+                      id_column=r.get("id_column", str), name_column=r.get("name_column", str),
+                      type_column=r.get("type_column", str), type_map=type_map,
+                      baseline=r.get("baseline", bool, _default(PlanConfig, "baseline")),
+                      agricultural_land=own_agri)
+
+
+def _plans(table: _Tables, raw: dict[str, Any], top: _Reader,
+           agricultural: AgriculturalSource | None) -> tuple[PlanConfig, ...]:
+    """[[plans]] (at least one): each plan, one of them the baseline."""
+    raw_plans = raw.get("plans", [])
+    if not isinstance(raw_plans, list) or not raw_plans:
+        top.fail("", "har ingen [[plans]]-tabell",
+                 "lägg till minst en [[plans]] med key, label och path")
+        raw_plans = []
+    plans = [plan for i, raw_plan in enumerate(raw_plans, start=1)
+             if (plan := _plan(table, i, raw_plan, agricultural)) is not None]
+    keys = [p.key for p in plans]
+    for dup in sorted({k for k in keys if keys.count(k) > 1}):
+        table.problems.add(f"{table.cfg_path}: [[plans]] `key` = {dup!r} används av mer än en "
+                           "plan. Åtgärd: ge varje plan en egen nyckel.")
+    baselines = [p.key for p in plans if p.baseline]
+    if plans and len(baselines) != 1:
+        table.problems.add(
+            f"{table.cfg_path}: [[plans]] ska ha exakt en plan med baseline = true (hittade "
+            f"{len(baselines)}: {', '.join(baselines) or 'ingen'}). Åtgärd: markera planen som "
+            "allt jämförs med (ÖP 2017) med baseline = true.")
+    return tuple(plans)
+
+
+def _output(table: _Tables, raw: dict[str, Any]) -> OutputConfig:
+    """[output] (optional): the folders written, by default beside the config file."""
+    r = table("[output]", raw.get("output", {}), "output")
+    return OutputConfig(**{
+        name: r.path(name, required=False, must_exist=False)
+        or (table.cfg_path.parent / default).resolve()
+        for name, default in OUTPUT_FOLDERS.items()})
+
+
+def _webmap(table: _Tables, raw: dict[str, Any]) -> WebmapConfig:
+    """[webmap] (optional): basemap and how the web map draws the data."""
+    r = table("[webmap]", raw.get("webmap", {}), "webmap")
+    default = WebmapConfig()
+    basemap = r.get("basemap", str, default.basemap)
+    if basemap not in BASEMAPS:
+        r.fail("basemap", f"= {basemap!r} är inte en av {', '.join(BASEMAPS)}",
+               'använd "osm", "topowebb_nedtonad", "none", eller "custom" med tile_url och '
+               "attribution")
+        basemap = default.basemap
+    webmap = WebmapConfig(
+        basemap=basemap, tile_url=r.get("tile_url", str, default.tile_url),
+        attribution=r.get("attribution", str, default.attribution),
+        simplify_tolerance_m=r.number(
+            "simplify_tolerance_m", float, default.simplify_tolerance_m, low=0.0,
+            high=SIMPLIFY_TOLERANCE_MAX_M, unit=" m",
+            fix="ange förenklingen i meter, t.ex. simplify_tolerance_m = 2 (0 behåller varje "
+                "brytpunkt)"),
+        context_buffer_m=r.number(
+            "context_buffer_m", float, default.context_buffer_m, low=0.0,
+            high=CONTEXT_BUFFER_MAX_M, unit=" m",
+            fix="ange avståndet i meter, t.ex. context_buffer_m = 1000 (0 visar ingen "
+                "jordbruksmark runt områdena)"))
+    if basemap == "custom" and not (webmap.tile_url and webmap.attribution):
+        r.fail("basemap", '= "custom" kräver tile_url och attribution',
+               "lägg till tile_url = \"https://…/{z}/{x}/{y}.png\" och attribution = \"© …\"")
+    return webmap
+
+
+def _fetch(table: _Tables, raw: dict[str, Any]) -> FetchConfig:
+    """[fetch] (optional): the WFS that `opjord fetch` reads."""
+    r = table("[fetch]", raw.get("fetch", {}), "fetch")
+    default = FetchConfig()
+    return FetchConfig(
+        url=r.get("url", str, default.url),
+        layer_latest=r.get("layer_latest", str, default.layer_latest),
+        layer_years=r.get("layer_years", str, default.layer_years),
+        page_size=r.number("page_size", int, default.page_size, low=1, high=PAGE_SIZE_MAX,
+                           fix="ange antalet objekt per WFS-anrop, t.ex. page_size = 5000"))
 
 
 def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
@@ -376,142 +657,20 @@ def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
     which creates them).
     """
     cfg_path = Path(path).resolve()
+    raw = _read_toml(cfg_path)
     problems = Problems()
-
-    def table(name: str, data: Any, keys: str) -> _Reader:
-        return _Reader(cfg_path, name, data, problems, _KEYS[keys],
-                       inputs_must_exist=inputs_must_exist)
-
-    if not cfg_path.is_file():
-        problems.add(f"{cfg_path}: the config file does not exist. Fix: pass --config PATH, or "
-                     f"run in a folder with an {DEFAULT_CONFIG_NAME} (the repository's own points "
-                     "at the demo data).")
-        problems.raise_if_any()
-    try:
-        text = cfg_path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        problems.add(f"{cfg_path}: not valid TOML ({exc}). Fix: save the file as UTF-8.")
-        problems.raise_if_any()
-    except tomllib.TOMLDecodeError as exc:
-        problems.add(toml_problem(cfg_path, text, exc))
-        problems.raise_if_any()
-
-    top = table("the config file", raw, "")
-    project = table("[project]", raw.get("project", {}), "project")
-    kommun = nfc(project.get("kommun", str, "Norrköping"))
-    kommunkod = project.get("kommunkod", str)
-
-    boundary = None
-    if "boundary" in raw:
-        boundary = _vector(table("[boundary]", raw["boundary"], "boundary"), "boundary")
-
-    agricultural = None
-    if "agricultural_land" not in raw:
-        top.fail("agricultural_land", "is missing",
-                 'add an [agricultural_land] table with path = "…" to the field blocks')
-    else:
-        agricultural = _agricultural(
-            table("[agricultural_land]", raw["agricultural_land"], "agricultural_land"),
-            "agricultural_land")
-
-    landcover = None
-    if "landcover" in raw:
-        r = table("[landcover]", raw["landcover"], "landcover")
-        lc_path = r.path("path")
-        codes = r.get("agricultural_codes", list, [3])
-        if not codes or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes):
-            r.fail("agricultural_codes", "must be a non-empty list of integer class codes",
-                   "write e.g. agricultural_codes = [3] (NMD åkermark)")
-            codes = [3]
-        nodata = r.number("nodata", (int, float), None,
-                          fix="give the value the raster uses for missing data (NMD: 0), or "
-                              "remove `nodata` to use the file's own")
-        if lc_path is not None:
-            landcover = LandcoverConfig(path=lc_path, agricultural_codes=tuple(codes),
-                                        nodata=None if nodata is None else float(nodata),
-                                        crs=r.crs(),
-                                        exclude_nodata=r.get("exclude_nodata", bool, False))
-
-    plans: list[PlanConfig] = []
-    raw_plans = raw.get("plans", [])
-    if not isinstance(raw_plans, list) or not raw_plans:
-        top.fail("plans", "has no plan", "add at least one [[plans]] table with key, label, path")
-        raw_plans = []
-    for i, raw_plan in enumerate(raw_plans, start=1):
-        key = raw_plan.get("key") if isinstance(raw_plan, dict) else None
-        r = table(f"[[plans]] #{i}" + (f" ({key})" if isinstance(key, str) else ""),
-                  raw_plan, "plans")
-        key = r.get("key", str, required=True)
-        if key is not None and not _PLAN_KEY.match(key):
-            r.fail("key", f"= {key!r} is not a usable plan key",
-                   "use lower-case letters, digits and _ starting with a letter, e.g. op2017")
-        source = _vector(r, f"plan:{key}")
-        own_agri = None
-        if "agricultural_land" in r.data:
-            own_agri = _agricultural(
-                table(f"{r.table} agricultural_land", r.data["agricultural_land"],
-                      "agricultural_land"), f"agricultural_land:{key}", shared=agricultural)
-        type_map = r.get("type_map", dict, {})
-        if not all(isinstance(v, str) for v in type_map.values()):
-            r.fail("type_map", "must map type values to text",
-                   'write e.g. type_map = { "Bostad" = "bostäder", "Industri" = "verksamheter" }')
-            type_map = {}
-        type_map = _nfc_type_map(r, type_map)
-        if type_map and not r.data.get("type_column"):
-            r.fail("type_map", "needs `type_column`", "name the column that holds the types")
-        if key and source:
-            plans.append(PlanConfig(
-                key=key, label=nfc(r.get("label", str, key)), source=source,
-                id_column=r.get("id_column", str), name_column=r.get("name_column", str),
-                type_column=r.get("type_column", str), type_map=dict(type_map),
-                baseline=r.get("baseline", bool, False),
-                agricultural_land=own_agri))
-    keys = [p.key for p in plans]
-    for dup in sorted({k for k in keys if keys.count(k) > 1}):
-        problems.add(f"{cfg_path}: [[plans]] key {dup!r} is used by more than one plan. "
-                     "Fix: give every plan its own key.")
-    baselines = [p.key for p in plans if p.baseline]
-    if plans and len(baselines) != 1:
-        problems.add(f"{cfg_path}: [[plans]] must have exactly one plan with baseline = true "
-                     f"(found {len(baselines)}: {', '.join(baselines) or 'none'}). Fix: mark the "
-                     "plan everything is compared with (ÖP 2017) with baseline = true.")
-
-    out = table("[output]", raw.get("output", {}), "output")
-    output = OutputConfig(*(out.path(k, required=False, must_exist=False)
-                            or (cfg_path.parent / default).resolve()
-                            for k, default in (("processed", "data/processed"), ("maps", "maps"),
-                                               ("reports", "reports"))))
-
-    w = table("[webmap]", raw.get("webmap", {}), "webmap")
-    basemap = w.get("basemap", str, "osm")
-    if basemap not in BASEMAPS:
-        w.fail("basemap", f"= {basemap!r} is not one of {', '.join(BASEMAPS)}",
-               'use "osm", "topowebb_nedtonad", "none", or "custom" with tile_url and attribution')
-        basemap = "osm"
-    webmap = WebmapConfig(
-        basemap=basemap, tile_url=w.get("tile_url", str), attribution=w.get("attribution", str),
-        simplify_tolerance_m=w.number(
-            "simplify_tolerance_m", float, 2.0, low=0.0, high=SIMPLIFY_TOLERANCE_MAX_M,
-            unit=" m", fix="give the simplification in metres, e.g. 2 (0 keeps every vertex)"),
-        context_buffer_m=w.number(
-            "context_buffer_m", float, 1000.0, low=0.0, high=CONTEXT_BUFFER_MAX_M, unit=" m",
-            fix="give the distance in metres, e.g. 1000 (0 shows no farmland around the "
-                "areas)"))
-    if basemap == "custom" and not (webmap.tile_url and webmap.attribution):
-        w.fail("basemap", '= "custom" needs tile_url and attribution',
-               "add tile_url = \"https://…/{z}/{x}/{y}.png\" and attribution = \"© …\"")
-
-    f = table("[fetch]", raw.get("fetch", {}), "fetch")
-    page_size = f.number("page_size", int, None, low=1, high=PAGE_SIZE_MAX,
-                         fix="give the features per WFS request, e.g. 5000")
-    fetch = FetchConfig(**{k: v for k, v in (
-        ("url", f.get("url", str)), ("layer_latest", f.get("layer_latest", str)),
-        ("layer_years", f.get("layer_years", str)), ("page_size", page_size),
-    ) if v is not None})
-
+    table = _Tables(cfg_path, problems, inputs_must_exist)
+    top = table("konfigurationsfilen", raw, "")
+    kommun, kommunkod = _project(table, raw)
+    boundary = _boundary(table, raw)
+    agricultural = _agricultural(table, raw, top)
+    landcover = _landcover(table, raw)
+    plans = _plans(table, raw, top, agricultural)
+    output = _output(table, raw)
+    webmap = _webmap(table, raw)
+    fetch = _fetch(table, raw)
     problems.raise_if_any()
     assert agricultural is not None
     return Config(path=cfg_path, kommun=kommun, kommunkod=kommunkod,
-                  agricultural_land=agricultural, plans=tuple(plans), output=output,
+                  agricultural_land=agricultural, plans=plans, output=output,
                   boundary=boundary, landcover=landcover, webmap=webmap, fetch=fetch)

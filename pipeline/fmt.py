@@ -6,6 +6,7 @@ banker's rounding and not binary-float artefacts (2,675 → 2,68).
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 
 NBSP = "\u00a0"  # between a number and its unit, and as thousands separator
@@ -40,6 +41,18 @@ def number(value: float | None, decimals: int = 1, *, sign: bool = False,
     if negative:
         return MINUS + text
     return ("+" + text) if sign and d > 0 else text
+
+
+def plain(value: float, max_decimals: int = 10) -> str:
+    """A number as written, with the decimals it has (at most `max_decimals`), the Swedish
+    way: 1000 -> "1 000", -0.5 -> "−0,5", 2.0 -> "2". For values in messages (config
+    numbers, raster resolutions), not for measured figures (those use `number`). nan and
+    inf stay as TOML writes them."""
+    if not math.isfinite(value):
+        return str(float(value))
+    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    decimals = min(max(0, -exponent), max_decimals) if isinstance(exponent, int) else 0
+    return number(value, decimals)
 
 
 def hectares(value: float | None, decimals: int = 1) -> str:

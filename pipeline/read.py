@@ -28,7 +28,7 @@ from pyproj import CRS, Transformer
 from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
-from pipeline import ANALYSIS_CRS
+from pipeline import ANALYSIS_CRS, fmt
 from pipeline.clean import outside_sweden, outside_sweden_message
 from pipeline.config import AgriculturalSource, VectorSource
 from pipeline.errors import InputError, Problems
@@ -126,12 +126,12 @@ def crs_label(crs: CRS) -> str:
 def damaged_source(source: VectorSource, detail: str, part: Path | None = None) -> InputError:
     """The message for a vector file (or one part of a Shapefile) that is damaged."""
     shapefile = source.path.suffix.lower() == ".shp"
-    again = ("download or export the layer again, all of .shp, .shx and .dbf together"
-             if shapefile else "download or export the file again")
+    again = ("ladda ner eller exportera skiktet igen, .shp, .shx och .dbf tillsammans"
+             if shapefile else "ladda ner eller exportera filen igen")
     return InputError(
-        f"{part or source.path}: the file is damaged: {detail}. A partial download or an "
-        f"interrupted copy leaves such a file. Fix: {again} (`opjord validate` then reads it "
-        f"all), or point {source.table} `path` at a whole copy.")
+        f"{part or source.path}: filen är skadad: {detail}. En ofullständig nedladdning eller "
+        f"en avbruten kopiering ger en sådan fil. Åtgärd: {again} (`opjord validate` läser "
+        f"sedan hela filen), eller låt {source.table} `path` peka på en hel kopia.")
 
 
 def _declared_size(path: Path, head: bytes) -> int | None:
@@ -167,8 +167,8 @@ def _cut_short(path: Path) -> tuple[Path, str] | None:
             head = fh.read(100)
         declared, size = _declared_size(part, head), part.stat().st_size
         if declared is not None and size < declared:
-            return part, (f"it is cut short ({size:,} bytes of the {declared:,} that its "
-                          "header declares)")
+            return part, (f"den är avkortad ({fmt.number(size, 0)} byte av de "
+                          f"{fmt.number(declared, 0)} som filens huvud anger)")
     return None
 
 
@@ -183,7 +183,7 @@ def _gdal_warnings(source: VectorSource) -> Iterator[None]:
         if not issubclass(w.category, RuntimeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         elif _DAMAGE_WARNING.search(str(w.message)):
-            raise damaged_source(source, f"GDAL warns: {w.message}")
+            raise damaged_source(source, f"GDAL varnar: {w.message}")
         else:
             log.warning("%s: %s", source.path.name, w.message)
 
@@ -203,7 +203,7 @@ def _read_features(info: SourceInfo, *, bbox: tuple[float, ...] | None = None,
             df = pyogrio.read_dataframe(source.path, layer=info.layer, use_arrow=USE_ARROW,
                                         bbox=bbox, **kwargs)
         except _READ_ERRORS as exc:
-            raise damaged_source(source, f"layer {info.layer!r} cannot be read ({exc})"
+            raise damaged_source(source, f"skiktet {info.layer!r} går inte att läsa ({exc})"
                                  ) from None
         if bbox is None and len(df) != info.features:
             _recount(info, len(df))
@@ -220,33 +220,37 @@ def _recount(info: SourceInfo, n_read: int) -> None:
                                       read_geometry=False, fid_as_index=True,
                                       use_arrow=False)
     except _READ_ERRORS as exc:
-        raise damaged_source(source, f"layer {info.layer!r} lists {info.features:,} features "
-                             f"but only {n_read:,} could be read ({exc})") from None
+        raise damaged_source(source, f"skiktet {info.layer!r} anger "
+                             f"{fmt.number(info.features, 0)} objekt men bara "
+                             f"{fmt.number(n_read, 0)} kunde läsas ({exc})") from None
     if len(fids) != n_read:
-        raise damaged_source(source, f"layer {info.layer!r} has {len(fids):,} features but "
-                             f"only {n_read:,} could be read")
-    log.debug("%s: layer %s stores a feature count of %s but holds %s features", source.path,
-              info.layer, f"{info.features:,}", f"{n_read:,}")
+        raise damaged_source(source, f"skiktet {info.layer!r} har {fmt.number(len(fids), 0)} "
+                             f"objekt men bara {fmt.number(n_read, 0)} kunde läsas")
+    log.debug("%s: skiktet %s anger %s objekt men innehåller %s", source.path, info.layer,
+              fmt.number(info.features, 0), fmt.number(n_read, 0))
 
 
 def _choose_layer(source: VectorSource, problems: Problems) -> str | None:
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(source.path)]
     except Exception as exc:  # noqa: BLE001 - GDAL's errors vary by driver
-        problems.add(f"{source.path}: cannot be opened as a vector dataset ({exc}). Fix: check "
-                     f"that {source.table} `path` points at a GeoPackage, Shapefile, GeoJSON, "
-                     "FlatGeobuf or another OGR-readable file, and that the file is complete.")
+        problems.add(f"{source.path}: går inte att öppna som vektordata ({exc}). Åtgärd: "
+                     f"kontrollera att {source.table} `path` pekar på en GeoPackage, Shapefile, "
+                     "GeoJSON, FlatGeobuf eller en annan fil som OGR kan läsa, och att filen "
+                     "är hel.")
         return None
     if source.layer is not None:
         if source.layer not in layers:
-            problems.add(f"{source.path}: has no layer {source.layer!r} (layers: "
-                         f"{', '.join(layers)}). Fix: set {source.table} `layer` to one of them.")
+            problems.add(f"{source.path}: har inget skikt {source.layer!r} (skikt: "
+                         f"{', '.join(layers)}). Åtgärd: sätt {source.table} `layer` till ett "
+                         "av dem.")
             return None
         return source.layer
     if len(layers) == 1:
         return layers[0]
-    problems.add(f"{source.path}: holds {len(layers)} layers ({', '.join(layers)}) and "
-                 f"{source.table} does not say which to use. Fix: add `layer = \"…\"` there.")
+    problems.add(f"{source.path}: innehåller {len(layers)} skikt ({', '.join(layers)}) och "
+                 f"{source.table} anger inte vilket som ska användas. Åtgärd: lägg till "
+                 "`layer = \"…\"` där.")
     return None
 
 
@@ -275,13 +279,13 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
         crs = crs_label(CRS.from_user_input(source.crs))
         if source_crs is not None and CRS.from_user_input(source.crs) != CRS.from_user_input(
                 file_crs):
-            log.warning("%s: the file says %s but %s `crs` says %s; using %s as configured.",
-                        source.path, source_crs, source.table, crs, crs)
+            log.warning("%s: filen anger %s men %s `crs` anger %s; %s används, som "
+                        "konfigurerat.", source.path, source_crs, source.table, crs, crs)
     elif source_crs is None:
-        problems.add(f"{source.path}: layer {layer!r} has no coordinate reference system "
-                     f"(a Shapefile without .prj, or a file written without one). Fix: add "
-                     f"`crs = \"EPSG:3006\"` (or the CRS the data is really in, e.g. EPSG:3010) "
-                     f"to {source.table}, or give the file a CRS in QGIS.")
+        problems.add(f"{source.path}: skiktet {layer!r} saknar koordinatsystem (en Shapefile "
+                     "utan .prj, eller en fil som skrevs utan). Åtgärd: lägg till "
+                     "`crs = \"EPSG:3006\"` (eller det koordinatsystem data verkligen har, t.ex. "
+                     f"EPSG:3010) i {source.table}, eller ge filen ett koordinatsystem i QGIS.")
         crs = ""
     else:
         crs = source_crs
@@ -290,12 +294,12 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
         lo = Transformer.from_crs(crs, ANALYSIS_CRS, always_xy=True).transform_bounds(*bounds)
         if not np.all(np.isfinite(lo)) or outside_sweden(np.array([lo]))[0]:
             problems.add(outside_sweden_message(f"{source.path}", source,
-                                                f"layer {layer!r} lies", tuple(lo)))
+                                                f"skiktet {layer!r} ligger", tuple(lo)))
     missing = [c for c in (required_columns or []) if c not in fields]
     for column in missing:
-        problems.add(f"{source.path}: layer {layer!r} has no column {column!r} (columns: "
-                     f"{', '.join(fields) or 'none'}). Fix: correct the column name in "
-                     f"{source.table} or remove that key.")
+        problems.add(f"{source.path}: skiktet {layer!r} har ingen kolumn {column!r} (kolumner: "
+                     f"{', '.join(fields) or 'inga'}). Åtgärd: rätta kolumnnamnet i "
+                     f"{source.table} eller ta bort den nyckeln.")
     problems.raise_if_any()
     assert layer is not None
     return SourceInfo(source=source, layer=layer, driver=str(info["driver"]),
@@ -325,15 +329,16 @@ def check_class_values(info: SourceInfo, values: pd.Series | None = None) -> Non
     absent = [c for c in source.classes if c not in found]
     if not absent:
         if values is not None:
-            log.warning("%s: class(es) %s occur in the layer but not within the municipality.",
+            log.warning("%s: klassen/klasserna %s finns i skiktet men inte inom kommunen.",
                         source.path.name, ", ".join(c for c in source.classes if c not in here))
         return
-    shown = ", ".join(repr(v) for v in sorted(found)[:20]) or "none"
+    shown = ", ".join(repr(v) for v in sorted(found)[:20]) or "inga"
     raise InputError(
-        f"{source.path}: layer {info.layer!r} column {source.class_column!r} never has the "
-        f"value(s) {', '.join(repr(c) for c in absent)} listed in {source.table} `classes` "
-        f"(values found: {shown}). Fix: spell the classes as in the data (å/ä/ö matter; case "
-        "and spaces around the value do not) or point `class_column` at the right column.")
+        f"{source.path}: skiktet {info.layer!r} kolumn {source.class_column!r} har aldrig "
+        f"värdet/värdena {', '.join(repr(c) for c in absent)} som anges i {source.table} "
+        f"`classes` (värden som finns: {shown}). Åtgärd: stava klasserna som i data (å/ä/ö "
+        "spelar roll, versaler/gemener och mellanslag runt värdet gör det inte) eller låt "
+        "`class_column` peka på rätt kolumn.")
 
 
 def _reader_bbox(mask: BaseGeometry, info: SourceInfo) -> tuple[float, ...] | None:
@@ -367,9 +372,9 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
     start = time.perf_counter()
     # Announce big reads before they start, so a long pause has an explanation.
     log.log(logging.INFO if info.features > 100_000 else logging.DEBUG,
-            "Reading %s (layer %s, %s features)%s …", info.source.path.name, info.layer,
-            f"{info.features:,}",
-            " where it meets the municipality or an area" if mask is not None else "")
+            "Läser %s (skikt %s, %s objekt)%s …", info.source.path.name, info.layer,
+            fmt.number(info.features, 0),
+            " där det når kommunen eller ett område" if mask is not None else "")
     masked = mask is not None and not mask.is_empty
     gdf = _read_features(info, columns=columns,
                          bbox=_reader_bbox(mask, info) if masked else None)
@@ -386,7 +391,8 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
         shapely.prepare(mask)
         meets = ~shapely.is_missing(geoms) & shapely.intersects(mask, geoms)
         gdf = gdf.loc[meets].reset_index(drop=True) if not meets.all() else gdf
-    log.info("Read %s features from %s (layer %s, %s) in %.1f s", f"{len(gdf):,}",
+    log.info("Läste %s objekt från %s (skikt %s, %s) på %s s", fmt.number(len(gdf), 0),
              info.source.path.name, info.layer, info.source_crs or info.crs,
-             time.perf_counter() - start)
+             fmt.number(time.perf_counter() - start, 1))
     return gdf
+

@@ -38,7 +38,7 @@ import shapely
 from pyproj import CRS
 
 from pipeline import ANALYSIS_CRS, fmt
-from pipeline.config import LandcoverConfig
+from pipeline.config import Config, LandcoverConfig
 from pipeline.errors import InputError, Problems
 from pipeline.indicators import M2_PER_HA, ratio
 from pipeline.read import crs_label, file_sha256
@@ -115,19 +115,15 @@ class ZonalFigures:
     area_m2: np.ndarray  # planar area of the geometry in EPSG:3006
     values_found: frozenset[int]  # raster values seen inside the geometries (nodata excluded)
 
-    @property
-    def covered_m2(self) -> np.ndarray:
-        """Area with valid raster data."""
-        return np.maximum(self.area_m2 - self.nodata_m2, 0.0)
-
 
 def damaged_raster(path: Path, detail: object) -> InputError:
     """The message for a raster whose header opens but whose contents cannot be read."""
     return InputError(
-        f"{path}: the land-cover raster in [landcover] `path` is damaged: GDAL opens it but "
-        f"cannot read all of it (GDAL: {detail}), as happens after a partial download or an "
-        "interrupted copy. Fix: download or export the raster again (check the new copy with "
-        f"`gdalinfo -checksum {path.name}`), or point [landcover] `path` at a whole copy.")
+        f"{path}: marktäckerastret i [landcover] `path` är skadat: GDAL öppnar det men kan "
+        f"inte läsa allt (GDAL: {detail}), som efter en ofullständig nedladdning eller en "
+        "avbruten kopiering. Åtgärd: ladda ner eller exportera rastret igen (kontrollera den "
+        f"nya kopian med `gdalinfo -checksum {path.name}`), eller låt [landcover] `path` peka "
+        "på en hel kopia.")
 
 
 @contextlib.contextmanager
@@ -157,7 +153,7 @@ def _damage_in(messages: list[str]) -> str | None:
     hits = [m for m in messages if _DAMAGE_WARNING.search(m)]
     if not hits:
         return None
-    return hits[0] + (f" (and {len(hits) - 1} more)" if len(hits) > 1 else "")
+    return hits[0] + (f" (och {fmt.number(len(hits) - 1, 0)} till)" if len(hits) > 1 else "")
 
 
 def read_every_block(ds: rasterio.DatasetReader, path: Path) -> int:
@@ -191,9 +187,10 @@ def _inspect_raster(lc: LandcoverConfig, read_pixels: bool) -> RasterInfo:
             ds = rasterio.open(lc.path)
     except (rasterio.errors.RasterioError, OSError) as exc:
         raise InputError(
-            f"{where}: [landcover] `path` cannot be opened as a raster ({exc}). Fix: point it "
-            "at a GDAL-readable raster (GeoTIFF, COG or VRT) such as NMD's base layer, and "
-            "check that the file is complete (a partial download cannot be read).") from None
+            f"{where}: [landcover] `path` går inte att öppna som raster ({exc}). Åtgärd: låt "
+            "den peka på ett raster som GDAL kan läsa (GeoTIFF, COG eller VRT), t.ex. NMD:s "
+            "basskikt, och kontrollera att filen är hel (en ofullständig nedladdning går inte "
+            "att läsa).") from None
     damage = _damage_in(messages)
     if damage is not None:
         ds.close()
@@ -207,42 +204,47 @@ def _inspect_raster(lc: LandcoverConfig, read_pixels: bool) -> RasterInfo:
             crs_obj = CRS.from_user_input(lc.crs)
             crs, crs_wkt = crs_label(crs_obj), crs_obj.to_wkt()
             if file_crs and CRS.from_user_input(file_crs.to_wkt()) != crs_obj:
-                log.warning("%s: the raster says %s but [landcover] `crs` says %s; using %s "
-                            "as configured.", lc.path, source_crs, crs, crs)
+                log.warning("%s: rastret anger %s men [landcover] `crs` anger %s; %s används, "
+                            "som konfigurerat.", lc.path, source_crs, crs, crs)
         elif file_crs is None:
-            problems.add(f"{where}: the raster has no coordinate reference system. Fix: add "
-                         "`crs = \"EPSG:3006\"` (or the CRS it is really in) to [landcover], "
-                         "or give the file a CRS (gdal_edit.py -a_srs EPSG:3006).")
+            problems.add(f"{where}: rastret saknar koordinatsystem. Åtgärd: lägg till "
+                         "`crs = \"EPSG:3006\"` (eller det koordinatsystem det verkligen har) i "
+                         "[landcover], eller ge filen ett koordinatsystem (gdal_edit.py -a_srs "
+                         "EPSG:3006).")
         else:
             crs, crs_wkt = source_crs or "", file_crs.to_wkt()
         t = ds.transform
         if t.is_identity and not ds.gcps[0]:
-            problems.add(f"{where}: the raster has no geotransform (where its pixels lie and "
-                         "how large they are). Fix: export it again as a GeoTIFF with its "
-                         "georeferencing, or add a world file (.tfw) beside it.")
+            problems.add(f"{where}: rastret saknar geotransform (var pixlarna ligger och hur "
+                         "stora de är). Åtgärd: exportera det igen som GeoTIFF med sin "
+                         "georeferering, eller lägg en world-fil (.tfw) bredvid det.")
         elif t.b != 0 or t.d != 0:
-            problems.add(f"{where}: the raster is rotated (geotransform {tuple(t)[:6]}), which "
-                         "exact zonal statistics cannot read. Fix: warp it to a north-up grid "
-                         "with gdalwarp (nearest neighbour, to keep the classes).")
+            coefficients = "; ".join(fmt.plain(v) for v in tuple(t)[:6])
+            problems.add(f"{where}: rastret är roterat (geotransform {coefficients}), och ett "
+                         "roterat raster kan inte läsas med exakt zonstatistik. Åtgärd: "
+                         "transformera det till ett nordorienterat rutnät med gdalwarp "
+                         "(närmaste granne, så att klasserna behålls).")
         dtype = ds.dtypes[0]
         if not np.issubdtype(np.dtype(dtype), np.integer):
-            problems.add(f"{where}: band 1 holds {dtype} values, not class codes. Fix: point "
-                         "[landcover] `path` at a classified raster (NMD's is uint8).")
+            problems.add(f"{where}: band 1 innehåller {dtype}-värden, inte klasskoder. Åtgärd: "
+                         "låt [landcover] `path` peka på ett klassat raster (NMD:s är uint8).")
         nodata = lc.nodata if lc.nodata is not None else ds.nodata
         if nodata is not None and np.issubdtype(np.dtype(dtype), np.integer):
             lo, hi = np.iinfo(np.dtype(dtype)).min, np.iinfo(np.dtype(dtype)).max
             if not (float(nodata).is_integer() and lo <= nodata <= hi):
-                problems.add(f"{where}: [landcover] `nodata = {nodata}` cannot occur in a "
-                             f"{dtype} raster (values {lo}–{hi}). Fix: give the value the file "
-                             "uses for missing data, or remove `nodata` to use the file's own.")
+                problems.add(f"{where}: [landcover] `nodata = {nodata}` kan inte förekomma i "
+                             f"ett {dtype}-raster (värden {fmt.number(lo, 0)} till "
+                             f"{fmt.number(hi, 0)}). Åtgärd: ange det värde filen har för "
+                             "saknade data, eller ta bort `nodata` för att använda filens eget.")
         if ds.count > 1:
-            log.info("%s has %d bands; band 1 is used.", lc.path.name, ds.count)
+            log.info("%s har %s band; band 1 används.", lc.path.name, fmt.number(ds.count, 0))
         problems.raise_if_any()
         if read_pixels:
             start = time.perf_counter()
             blocks = read_every_block(ds, lc.path)
-            log.info("Read all %s blocks of %s in %.1f s: no damage found", f"{blocks:,}",
-                     lc.path.name, time.perf_counter() - start)
+            log.info("Läste alla %s block i %s på %s s: ingen skada hittades",
+                     fmt.number(blocks, 0), lc.path.name,
+                     fmt.number(time.perf_counter() - start, 1))
         block = ds.block_shapes[0]
         info = RasterInfo(config=lc, driver=ds.driver, width=ds.width, height=ds.height,
                           bands=ds.count, dtype=dtype, res=(abs(t.a), abs(t.e)),
@@ -252,11 +254,12 @@ def _inspect_raster(lc: LandcoverConfig, read_pixels: bool) -> RasterInfo:
                           file_nodata=ds.nodata, size_bytes=lc.path.stat().st_size,
                           sha256=file_sha256(lc.path))
     if not CRS.from_user_input(crs_wkt).is_projected:
-        log.warning("%s: the raster's CRS %s is not projected; pixel fractions are measured in "
-                    "degrees, which is only approximate for large polygons.", lc.path, crs)
-    log.info("Land-cover raster %s: %s × %s px of %s × %s m, %s, %s, nodata %s", lc.path.name,
-             f"{info.width:,}", f"{info.height:,}", info.res[0], info.res[1], info.dtype,
-             info.crs, info.nodata)
+        log.warning("%s: rastrets koordinatsystem %s är inte projicerat; pixelandelarna mäts i "
+                    "grader, vilket bara är ungefärligt för stora polygoner.", lc.path, crs)
+    log.info("Marktäckeraster %s: %s × %s px om %s × %s m, %s, %s, nodata %s", lc.path.name,
+             fmt.number(info.width, 0), fmt.number(info.height, 0), fmt.plain(info.res[0]),
+             fmt.plain(info.res[1]), info.dtype, info.crs,
+             "ingen" if info.nodata is None else fmt.plain(info.nodata))
     return info
 
 
@@ -354,8 +357,9 @@ def zonal_landcover(info: RasterInfo, geoms: np.ndarray) -> ZonalFigures:
     agri_m2 = np.bincount(owner, weights=agri_r * info.pixel_area * scale, minlength=n)
     nodata_m2 = np.bincount(owner, weights=np.minimum(nodata_r * scale, area_3006), minlength=n)
     area_m2 = np.bincount(owner, weights=area_3006, minlength=n)
-    log.info("Zonal statistics on %s for %s polygons (%s parts) in %.1f s", info.path.name,
-             f"{n:,}", f"{len(parts):,}", time.perf_counter() - start)
+    log.info("Zonstatistik på %s för %s polygoner (%s delar) på %s s", info.path.name,
+             fmt.number(n, 0), fmt.number(len(parts), 0),
+             fmt.number(time.perf_counter() - start, 1))
     return ZonalFigures(agricultural_m2=agri_m2, nodata_m2=nodata_m2, area_m2=area_m2,
                         values_found=frozenset(found))
 
@@ -366,6 +370,25 @@ def landcover_share(agricultural_m2: float, nodata_m2: float, area_m2: float, *,
     return ratio(agricultural_m2, area_m2 - nodata_m2 if exclude_nodata else area_m2)
 
 
+# The per-area raster columns of areas.csv, in the order `Landcover.area_columns` holds them.
+AREA_COLUMNS = ("landcover_agricultural_ha", "landcover_share", "landcover_nodata_ha")
+
+
+@dataclass(frozen=True)
+class Landcover:
+    """The raster figures of one analysis (`landcover_figures`): ha, shares 0–1, pp."""
+
+    # Per area, in the order of the areas: AREA_COLUMNS as float arrays; a share is NaN
+    # where it is undefined (all of an area is nodata and nodata leaves the denominator).
+    area_columns: dict[str, np.ndarray]
+    plans: dict[str, dict]  # per plan key: agricultural_ha, share, nodata_ha of its footprint
+    # Per later plan key: newly_designated_ha, released_ha (agricultural ha of the footprint
+    # differences) and share_change_pp against the baseline.
+    comparisons: dict[str, dict]
+    input: dict  # the raster's entry in summary.json `inputs`
+    warnings: tuple[str, ...]  # Swedish, for the log and summary.json
+
+
 def _figures(z: ZonalFigures, i: int, exclude_nodata: bool) -> dict:
     return {"agricultural_ha": float(z.agricultural_m2[i]) / M2_PER_HA,
             "share": landcover_share(float(z.agricultural_m2[i]), float(z.nodata_m2[i]),
@@ -373,67 +396,91 @@ def _figures(z: ZonalFigures, i: int, exclude_nodata: bool) -> dict:
             "nodata_ha": float(z.nodata_m2[i]) / M2_PER_HA}
 
 
-def add_landcover(analysis, info: RasterInfo) -> None:
-    """Add raster figures to an `Analysis` in place (one zonal pass over every polygon).
+def landcover_figures(areas: gpd.GeoDataFrame, footprints: gpd.GeoDataFrame, config: Config,
+                      info: RasterInfo) -> Landcover:
+    """The raster figures of the areas, the plans' footprints and the footprint differences
+    (one zonal pass over all of them), all in EPSG:3006.
 
-    - `analysis.areas`: columns landcover_agricultural_ha, landcover_share, landcover_nodata_ha
-    - `analysis.plans[key]["landcover"]`: agricultural_ha, share, nodata_ha of the footprint
-    - `analysis.comparisons[key]["landcover"]`: newly_designated_ha, released_ha (from the
-      footprint differences) and share_change_pp
-    - `analysis.extra_inputs`: the raster's input entry; `analysis.warnings`: what to tell
+    `areas`: every area of every plan; `footprints`: one row per plan, column `plan`.
+    Raises InputError when the raster meets none of the areas.
     """
-    config = analysis.config
     lc = info.config
-    areas = analysis.areas.geometry.array.to_numpy()
-    fp = dict(zip(analysis.footprints["plan"], analysis.footprints.geometry.array.to_numpy(),
-                  strict=True))
+    area_geoms = areas.geometry.array.to_numpy()
+    fp = dict(zip(footprints["plan"], footprints.geometry.array.to_numpy(), strict=True))
     base = config.baseline.key
+    later = [p.key for p in config.plans if p.key != base]
     regions: list = []
-    for key in analysis.comparisons:
+    for key in later:
         regions += [shapely.difference(fp[key], fp[base]), shapely.difference(fp[base], fp[key])]
     plan_keys = list(fp)
-    geoms = np.array([*areas, *(fp[k] for k in plan_keys), *regions], dtype=object)
-
-    box = shapely.box(*info.bounds)
-    geoms_r = geoms if CRS.from_user_input(info.crs_wkt) == CRS.from_user_input(
-        ANALYSIS_CRS) else gpd.GeoSeries(geoms, crs=ANALYSIS_CRS).to_crs(
-        info.crs_wkt).array.to_numpy()
-    if len(areas) and not shapely.intersects(geoms_r[:len(areas)], box).any():
-        raise InputError(
-            f"{lc.path}: the land-cover raster (extent {_bounds_text(info.bounds)} in "
-            f"{info.crs}) does not overlap any development area. Fix: point [landcover] "
-            "`path` at a raster that covers the municipality, or correct its CRS (a raster "
-            "without one needs `crs = \"EPSG:…\"` in [landcover]).")
+    geoms = np.array([*area_geoms, *(fp[k] for k in plan_keys), *regions], dtype=object)
+    n = len(area_geoms)
+    _check_overlap(info, geoms[:n])
 
     z = zonal_landcover(info, geoms)
-    n = len(areas)
     per_area = [_figures(z, i, lc.exclude_nodata) for i in range(n)]
-    analysis.areas["landcover_agricultural_ha"] = [f["agricultural_ha"] for f in per_area]
-    analysis.areas["landcover_share"] = [f["share"] for f in per_area]
-    analysis.areas["landcover_nodata_ha"] = [f["nodata_ha"] for f in per_area]
-    for j, key in enumerate(plan_keys):
-        analysis.plans[key]["landcover"] = _figures(z, n + j, lc.exclude_nodata)
-    for j, key in enumerate(analysis.comparisons):
+    area_columns = {
+        column: np.array([np.nan if f[name] is None else f[name] for f in per_area],
+                         dtype=float)
+        for column, name in zip(AREA_COLUMNS, ("agricultural_ha", "share", "nodata_ha"),
+                                strict=True)}
+    plans = {key: _figures(z, n + j, lc.exclude_nodata) for j, key in enumerate(plan_keys)}
+    comparisons = {}
+    for j, key in enumerate(later):
         newly = n + len(plan_keys) + 2 * j
-        share_p = analysis.plans[key]["landcover"]["share"]
-        share_b = analysis.plans[base]["landcover"]["share"]
-        analysis.comparisons[key]["landcover"] = {
+        share_p, share_b = plans[key]["share"], plans[base]["share"]
+        comparisons[key] = {
             "newly_designated_ha": float(z.agricultural_m2[newly]) / M2_PER_HA,
             "released_ha": float(z.agricultural_m2[newly + 1]) / M2_PER_HA,
             "share_change_pp": (None if share_p is None or share_b is None
                                 else 100.0 * (share_p - share_b)),
         }
-    analysis.extra_inputs.append(info.as_input(config.root))
-    for msg in _warnings(info, z, analysis, n):
+    return Landcover(area_columns=area_columns, plans=plans, comparisons=comparisons,
+                     input=info.as_input(config.root), warnings=tuple(_warnings(info, z, n)))
+
+
+def _check_overlap(info: RasterInfo, area_geoms: np.ndarray) -> None:
+    """Raise InputError when there are areas and the raster's extent meets none of them."""
+    if not len(area_geoms):
+        return
+    same_crs = CRS.from_user_input(info.crs_wkt) == CRS.from_user_input(ANALYSIS_CRS)
+    geoms_r = area_geoms if same_crs else gpd.GeoSeries(
+        area_geoms, crs=ANALYSIS_CRS).to_crs(info.crs_wkt).array.to_numpy()
+    if not shapely.intersects(geoms_r, shapely.box(*info.bounds)).any():
+        raise InputError(
+            f"{info.path}: marktäckerastret (utbredning {_bounds_text(info.bounds)} i "
+            f"{info.crs}) överlappar inget utvecklingsområde. Åtgärd: låt [landcover] `path` "
+            "peka på ett raster som täcker kommunen, eller rätta dess koordinatsystem (ett "
+            "raster utan koordinatsystem behöver `crs = \"EPSG:…\"` i [landcover]).")
+
+
+def add_landcover(analysis, info: RasterInfo) -> None:
+    """Add the raster figures (`landcover_figures`) to an `Analysis` in place.
+
+    - `analysis.areas`: columns AREA_COLUMNS (a share without a value is None)
+    - `analysis.plans[key]["landcover"]`, `analysis.comparisons[key]["landcover"]`
+    - `analysis.extra_inputs`: the raster's input entry; `analysis.warnings`: what to tell
+      (also logged)
+    """
+    figures = landcover_figures(analysis.areas, analysis.footprints, analysis.config, info)
+    for column, values in figures.area_columns.items():
+        analysis.areas[column] = [None if np.isnan(v) else float(v) for v in values]
+    for key, plan in figures.plans.items():
+        analysis.plans[key]["landcover"] = dict(plan)
+    for key, comparison in figures.comparisons.items():
+        analysis.comparisons[key]["landcover"] = dict(comparison)
+    analysis.extra_inputs.append(figures.input)
+    for msg in figures.warnings:
         analysis.warnings.append(msg)
         log.warning(msg)
 
 
 def _bounds_text(b: tuple[float, float, float, float]) -> str:
-    return f"x {b[0]:,.0f}–{b[2]:,.0f}, y {b[1]:,.0f}–{b[3]:,.0f}"
+    return (f"x {fmt.number(b[0], 0)}–{fmt.number(b[2], 0)}, "
+            f"y {fmt.number(b[1], 0)}–{fmt.number(b[3], 0)}")
 
 
-def _warnings(info: RasterInfo, z: ZonalFigures, analysis, n_areas: int) -> list[str]:
+def _warnings(info: RasterInfo, z: ZonalFigures, n_areas: int) -> list[str]:
     lc = info.config
     out = []
     absent = [c for c in lc.agricultural_codes if c not in z.values_found]
@@ -448,58 +495,11 @@ def _warnings(info: RasterInfo, z: ZonalFigures, analysis, n_areas: int) -> list
         n_with = int((z.nodata_m2[:n_areas] > 0).sum())
         rule = ("den ytan räknas inte i nämnaren (exclude_nodata = true)" if lc.exclude_nodata
                 else "den ytan räknas som annat än jordbruksmark")
-        out.append(f"{lc.path.name}: {fmt.hectares(nodata_ha, 2)} i {n_with} "
+        out.append(f"{lc.path.name}: {fmt.hectares(nodata_ha, 2)} i {fmt.number(n_with, 0)} "
                    f"utvecklingsområde(n) saknar rasterdata (nodata-pixlar eller utanför "
                    f"rastret); {rule}. Se landcover_nodata_ha i areas.csv.")
     return out
 
 
-def agreement_lines(summary: dict) -> list[str]:
-    """The vector-versus-raster agreement table for the CLI summary (Swedish), or [] when
-    summary.json has no land-cover figures.
-
-    Per plan: agricultural ha from the vectors and from the raster, the raster's difference
-    in percent of the vector figure, and the difference in share in percentage points.
-    """
-    plans = {k: p for k, p in summary["plans"].items() if "landcover" in p}
-    if not plans:
-        return []
-    raster = next((i for i in summary.get("inputs", []) if i.get("role") == "landcover"), {})
-    codes = ", ".join(str(c) for c in raster.get("agricultural_codes", []))
-    lines = [f"Jämförelse med marktäckedata ({Path(raster.get('path', '')).name or 'raster'}"
-             + (f", koder {codes}" if codes else "") + "):"]
-    rows = [("Plan", "Vektor", "Raster", "Skillnad", "Andel vektor", "Andel raster",
-             "Skillnad")]
-    for p in plans.values():
-        lc = p["landcover"]
-        v, r = p["agricultural_ha"], lc["agricultural_ha"]
-        diff_pct = None if not v else 100.0 * (r - v) / v
-        diff_pp = (None if p["share"] is None or lc["share"] is None
-                   else 100.0 * (lc["share"] - p["share"]))
-        rows.append((p["label"], fmt.hectares(v), fmt.hectares(r),
-                     "–" if diff_pct is None else f"{fmt.number(diff_pct, 1, sign=True)} %",
-                     fmt.percent(p["share"]), fmt.percent(lc["share"]),
-                     "–" if diff_pp is None else f"{fmt.number(diff_pp, 1, sign=True)} p.e."))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:],
-                                                                      strict=True)]
-        lines.append("  " + "  ".join(cells).rstrip())
-    nodata = sum(p["landcover"]["nodata_ha"] for p in plans.values())
-    if nodata > 0:
-        lines.append(f"  Utan rasterdata i fotavtrycken: {fmt.hectares(nodata, 2)} (nodata).")
-    return lines
-
-
-def describe_raster(info: RasterInfo) -> str:
-    """One line for `opjord validate`."""
-    return (f"landcover: {info.path} ({info.driver}, {info.width:,} × {info.height:,} px of "
-            f"{info.res[0]:g} m, {info.dtype}, {info.crs}"
-            + (" from config" if info.config.crs else "")
-            + f", nodata {info.nodata if info.nodata is not None else 'none'}, block "
-            f"{info.block_shape[1]}×{info.block_shape[0]}) — agricultural codes "
-            f"{', '.join(map(str, info.config.agricultural_codes))}")
-
-
-__all__ = ["RasterInfo", "ZonalFigures", "inspect_raster", "zonal_landcover", "add_landcover",
-           "landcover_share", "agreement_lines", "describe_raster"]
+__all__ = ["RasterInfo", "ZonalFigures", "Landcover", "AREA_COLUMNS", "inspect_raster",
+           "zonal_landcover", "landcover_figures", "add_landcover", "landcover_share"]

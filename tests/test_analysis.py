@@ -264,4 +264,4 @@ def test_type_map_needs_text_values(project, capsys):
     edit_config(project, 'type_column = "typ"\nbaseline = true',
                 'type_column = "typ"\ntype_map = { "bostäder" = 1 }\nbaseline = true')
     assert main(["analyse", "--config", str(project), "-q"]) == 2
-    assert "`type_map` must map type values to text" in capsys.readouterr().err
+    assert "`type_map` ska översätta typvärden till text" in capsys.readouterr().err

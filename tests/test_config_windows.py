@@ -47,10 +47,10 @@ def test_backslash_path_in_double_quotes_says_how_to_write_it(project, typed, li
     edit_config(project, BLOCKS, f"path = {typed}   # the field blocks")
     message = problem(project)
     line = line_of(project, typed)
-    assert message.startswith(f"{project}, line {line}: `path = {typed}` is a Windows path "
-                              "in double quotes")
-    assert f"Fix: write the path in single quotes, path = {literal} " in message
-    assert f"or with forward slashes, path = {slashed}." in message
+    assert message.startswith(f"{project}, rad {line}: `path = {typed}` är en Windows-sökväg "
+                              "inom dubbla citattecken")
+    assert f"Åtgärd: skriv sökvägen inom enkla citattecken, path = {literal} " in message
+    assert f"eller med snedstreck framåt, path = {slashed}." in message
     assert "# the field blocks" not in message  # the line's comment is not part of the fix
 
 
@@ -73,8 +73,8 @@ def test_valid_escapes_that_mangle_a_path_are_caught(project):
     """"C:\\temp\\bilder.gpkg" is valid TOML: a tab and a backspace, never a real path."""
     edit_config(project, BLOCKS, r'path = "C:\temp\bilder.gpkg"')
     message = problem(project)
-    assert ("[agricultural_land] `path` = \"C:\\temp\\bilder.gpkg\" reads as a path with a "
-            "tab and a backspace in it") in message
+    assert ("[agricultural_land] `path` = \"C:\\temp\\bilder.gpkg\" blir en sökväg med ett "
+            "tabbtecken och ett backstegstecken i") in message
     assert r"path = 'C:\temp\bilder.gpkg'" in message
     assert 'path = "C:/temp/bilder.gpkg"' in message
     assert "\t" not in message and "\b" not in message
@@ -83,7 +83,7 @@ def test_valid_escapes_that_mangle_a_path_are_caught(project):
 def test_other_invalid_escapes_keep_the_general_message(project):
     edit_config(project, 'kommun = "Testkommun"', r'kommun = "Test\kommun"')
     message = problem(project)
-    assert message.startswith(f"{project}: not valid TOML (")
+    assert message.startswith(f"{project}: är inte giltig TOML (rad 2, kolumn ")
     assert "Windows" not in message
 
 
@@ -96,14 +96,14 @@ def test_windows_paths_toml_allows_are_read_as_written(project, written):
     config = load_config(project, inputs_must_exist=False)
     assert str(config.agricultural_land.path) == expected  # not joined to the config folder
     message = problem(project)
-    assert f"[agricultural_land] `path` points at {expected}, which does not exist" in message
-    assert str(project.parent) not in message.split("`path` points at ")[1].split(",")[0]
+    assert f"[agricultural_land] `path` pekar på {expected}, som inte finns" in message
+    assert str(project.parent) not in message.split("`path` pekar på ")[1].split(",")[0]
     if os.name != "nt":
-        assert "a Windows path is read as it is written and exists only on Windows" in message
-    assert message.count("does not exist") == 1  # the other layers are found as before
+        assert "en Windows-sökväg läses som den är skriven och finns bara i Windows" in message
+    assert message.count("som inte finns") == 1  # the other layers are found as before
 
 
 def test_a_colon_in_a_relative_name_is_not_a_drive(project):
     edit_config(project, BLOCKS, 'path = "raw/a:b.gpkg"')
     message = problem(project)
-    assert f"points at {project.parent / 'raw' / 'a:b.gpkg'}, which does not exist" in message
+    assert f"pekar på {project.parent / 'raw' / 'a:b.gpkg'}, som inte finns" in message

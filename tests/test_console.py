@@ -71,7 +71,7 @@ def test_bad_input_exits_2_without_a_traceback(project_dir, encoding):
     code, _, err = opjord(["validate", "--config", "saknad_översiktsplan.toml"], project_dir,
                           encoding)
     assert code == 2 and "Traceback" not in err
-    assert sv("saknad_översiktsplan.toml: the config file does not exist", encoding) in err
+    assert sv("saknad_översiktsplan.toml: konfigurationsfilen finns inte", encoding) in err
 
     broken = project_dir / "trasig.toml"
     text = (project_dir / "opjord.toml").read_text(encoding="utf-8")

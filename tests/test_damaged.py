@@ -114,8 +114,8 @@ def test_raster_cut_in_a_tile_the_areas_use(project, capsys):
     offset, length = tile_bytes(raster, *TILE_IN_AREA)
     _cut(raster, offset + length // 2)
     for command in ("analyse", "validate", "run"):
-        err = _fails(project, capsys, command, "nmd.tif", "damaged", "download")
-    assert "[landcover]" in err and "Fix:" in err
+        err = _fails(project, capsys, command, "nmd.tif", "skadat", "ladda ner")
+    assert "[landcover]" in err and "Åtgärd:" in err
 
 
 def test_raster_overwritten_in_a_tile_the_areas_use(project, capsys):
@@ -124,7 +124,7 @@ def test_raster_overwritten_in_a_tile_the_areas_use(project, capsys):
     offset, length = tile_bytes(raster, *TILE_IN_AREA)
     _overwrite(raster, offset, length)
     for command in ("analyse", "validate"):
-        _fails(project, capsys, command, "nmd.tif", "damaged", "download")
+        _fails(project, capsys, command, "nmd.tif", "skadat", "ladda ner")
 
 
 def test_raster_read_errors_are_never_ignored(project, capsys, monkeypatch):
@@ -135,7 +135,7 @@ def test_raster_read_errors_are_never_ignored(project, capsys, monkeypatch):
     offset, length = tile_bytes(raster, *TILE_IN_AREA)
     _overwrite(raster, offset, length)
     for command in ("analyse", "validate"):
-        _fails(project, capsys, command, "nmd.tif", "damaged")
+        _fails(project, capsys, command, "nmd.tif", "skadat")
 
 
 def test_raster_damaged_away_from_the_areas(project, capsys):
@@ -149,7 +149,7 @@ def test_raster_damaged_away_from_the_areas(project, capsys):
     for key in ("op2017", "op2025"):
         assert after["plans"][key]["landcover"] == good["plans"][key]["landcover"]
     assert after["plans"]["op2017"]["landcover"]["agricultural_ha"] == pytest.approx(8.0)
-    _fails(project, capsys, "validate", "nmd.tif", "damaged")
+    _fails(project, capsys, "validate", "nmd.tif", "skadat")
 
 
 @pytest.mark.parametrize("crs_in_config", [False, True])
@@ -162,9 +162,9 @@ def test_raster_cut_in_its_header(project, capsys, crs_in_config):
                            encoding="utf-8")
     _cut(raster, first_tile_offset(raster) * 3 // 4)
     for command in ("analyse", "validate"):
-        err = _fails(project, capsys, command, "nmd.tif", "damaged")
-        assert "no coordinate reference system" not in err
-        assert "does not overlap" not in err
+        err = _fails(project, capsys, command, "nmd.tif", "skadat")
+        assert "saknar koordinatsystem" not in err
+        assert "överlappar inget" not in err
 
 
 def test_intact_raster_validates(project, capsys):
@@ -181,8 +181,8 @@ def test_raster_without_georeferencing_is_not_called_damaged(project, capsys):
         ds.write(np.full((10, 10), 3, dtype=np.uint8), 1)
     project.write_text(project.read_text(encoding="utf-8") + LANDCOVER
                        + 'crs = "EPSG:3006"\n', encoding="utf-8")
-    err = _fails(project, capsys, "analyse", "nmd.tif", "has no geotransform", "Fix:")
-    assert "damaged" not in err
+    err = _fails(project, capsys, "analyse", "nmd.tif", "saknar geotransform", "Åtgärd:")
+    assert "skada" not in err
 
 
 # --- vector files -------------------------------------------------------------------------
@@ -212,8 +212,8 @@ def test_shapefile_cut_short(project, capsys, part, keep):
     size = target.stat().st_size
     _cut(target, size + keep if keep < 0 else keep)
     for command in ("analyse", "validate"):
-        err = _fails(project, capsys, command, f"blocks{part}", "damaged", "[agricultural_land]")
-        assert "download or export" in err and ".shp, .shx and .dbf" in err
+        err = _fails(project, capsys, command, f"blocks{part}", "skadad", "[agricultural_land]")
+        assert "ladda ner eller exportera" in err and ".shp, .shx och .dbf" in err
 
 
 def test_plan_shapefile_cut_short(project, capsys):
@@ -222,7 +222,7 @@ def test_plan_shapefile_cut_short(project, capsys):
     _good_run(project, capsys)
     dbf = shp.with_suffix(".dbf")
     _cut(dbf, dbf.stat().st_size - 30)  # the last area's attributes
-    _fails(project, capsys, "analyse", "op2025.dbf", "damaged", "[[plans]]")
+    _fails(project, capsys, "analyse", "op2025.dbf", "skadad", "[[plans]]")
 
 
 # The field blocks as a GeoPackage of many pages: the five real blocks in the middle of 600
@@ -293,7 +293,7 @@ def test_geopackage_with_a_corrupted_page(project, capsys, rowid):
     short = pyogrio.read_dataframe(gpkg, use_arrow=True)  # the trap: no error, fewer rows
     assert len(short) < N_FILL + 5
     for command in ("analyse", "validate"):
-        _fails(project, capsys, command, "blocks.gpkg", "damaged", "[agricultural_land]")
+        _fails(project, capsys, command, "blocks.gpkg", "skadad", "[agricultural_land]")
 
 
 def _overwrite_page(path: Path, page: int, size: int) -> None:
@@ -307,7 +307,7 @@ def test_geopackage_cut_short(project, capsys):
     _good_run(project, capsys)
     _cut(gpkg, gpkg.stat().st_size * 3 // 5)
     for command in ("analyse", "validate"):
-        _fails(project, capsys, command, "blocks.gpkg", "damaged", "cut short")
+        _fails(project, capsys, command, "blocks.gpkg", "skadad", "avkortad")
 
 
 def test_every_corrupted_page_gives_the_whole_layer_or_a_message(project):
@@ -358,5 +358,5 @@ def test_fetch_boundary_cut_short(tmp_path):
     source = VectorSource(role="boundary", path=shp, table="[boundary]")
     assert fetch.boundary_geometry(source).area == pytest.approx(1_000_000.0)
     _cut(shp, shp.stat().st_size - 40)
-    with pytest.raises(InputError, match="kommun.shp: the file is damaged"):
+    with pytest.raises(InputError, match="kommun.shp: filen är skadad"):
         fetch.boundary_geometry(source)

@@ -154,7 +154,8 @@ def test_classes_differing_only_by_case_are_a_config_error(project, capsys):
     edit_config(project, 'classes = ["Åker", "Bete"]', 'classes = ["Åker", "åker ", "Bete"]')
     assert main(["analyse", "--config", str(project), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "[agricultural_land] `classes` lists classes that differ only by case" in err
+    assert ("[agricultural_land] `classes` anger klasser som bara skiljer sig i "
+            "versaler/gemener") in err
     assert "'Åker', 'åker '" in err and "Traceback" not in err
 
 
@@ -208,8 +209,9 @@ def test_type_map_keys_that_collide_must_map_alike(project, capsys):
                 "\nbaseline = true")
     assert main(["analyse", "--config", str(project), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "`type_map` maps keys that differ only by Unicode form, case or surrounding" in err
-    assert "Fix: keep one of those keys." in err
+    assert ("`type_map` översätter nycklar som bara skiljer sig i Unicode-form, "
+            "versaler/gemener eller mellanslag runt texten till olika värden") in err
+    assert "Åtgärd: behåll en av de nycklarna." in err
 
 
 def test_nfd_names_are_written_in_nfc(project, capsys):
@@ -259,9 +261,9 @@ def test_empty_ids_are_an_input_error(project, capsys, command):
     write_layer(project.parent / "raw/op2025.gpkg", rows)
     assert main([command, "--config", str(project), "-q"]) == 2
     err = capsys.readouterr().err
-    assert (f"{project.parent / 'raw/op2025.gpkg'}: kolumnen 'omr_id' är tom för 2 av 3 områden "
-            "(objekt nr 3, 4, räknat från 1 i skiktets ordning)") in err
-    assert "ta bort `id_column` i [[plans]] #2 (op2025)" in err and "Traceback" not in err
+    assert (f"{project.parent / 'raw/op2025.gpkg'}: kolumnen 'omr_id' är tom för 2 av 3 "
+            "områden (objektnummer 3, 4, där skiktets första objekt är 1)") in err
+    assert "ta bort `id_column` från [[plans]] #2 (op2025)" in err and "Traceback" not in err
     assert not (project.parent / "data").exists()
 
 

@@ -7,6 +7,7 @@ Hand-made rasters are 10 m grids near Norrköping (EPSG:3006 unless stated). Pix
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -21,10 +22,18 @@ from pyproj import Transformer
 from rasterio.transform import from_origin
 
 from pipeline import demo
+from pipeline.analyse import analyse
 from pipeline.cli import main
-from pipeline.config import LandcoverConfig
+from pipeline.config import LandcoverConfig, load_config
 from pipeline.errors import InputError
-from pipeline.zonal import agreement_lines, inspect_raster, landcover_share, zonal_landcover
+from pipeline.landcover_text import agreement_lines
+from pipeline.zonal import (
+    add_landcover,
+    inspect_raster,
+    landcover_figures,
+    landcover_share,
+    zonal_landcover,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Answers to 1e-9 ha = 1e-5 m². exactextract stores coverage fractions as float32, so each
@@ -216,6 +225,62 @@ def test_cli_figures_per_area_plan_and_comparison(project, capsys):
     assert "varning" in err and "saknar rasterdata" in err
 
 
+def test_landcover_figures_is_pure_and_add_landcover_applies_it(project):
+    """`project_raster` with two more åkermark patches: 0.5 ha at x 650..700, y 100..200 (in
+    A2 only: released by ÖP 2025) and 1 ha at x 700..800, y 550..650 (in B2, beside its hole:
+    newly designated). The analysis is unchanged until `add_landcover` applies the figures,
+    and then holds exactly them."""
+    arr = np.full((100, 100), 111, dtype=np.uint8)
+    arr[60:100, 0:40] = 3  # F1, as in project_raster
+    arr[98:100, 60:62] = 255  # nodata in A2, as in project_raster
+    arr[80:90, 65:70] = 3
+    arr[35:45, 70:80] = 3
+    write_raster(project.parent / "raw/nmd.tif", arr)
+    project.write_text(project.read_text(encoding="utf-8") + LANDCOVER, encoding="utf-8")
+    config = load_config(project)
+    analysis = analyse(dataclasses.replace(config, landcover=None))
+    info = inspect_raster(config.landcover)
+    columns, warnings = list(analysis.areas.columns), list(analysis.warnings)
+    lc = landcover_figures(analysis.areas, analysis.footprints, config, info)
+    assert list(analysis.areas.columns) == columns and analysis.warnings == warnings
+    assert "landcover" not in analysis.plans["op2017"] and analysis.extra_inputs == []
+
+    row = {k: i for i, k in enumerate(zip(analysis.areas["plan"], analysis.areas["area_id"],
+                                          strict=True))}
+    assert list(lc.area_columns) == ["landcover_agricultural_ha", "landcover_share",
+                                     "landcover_nodata_ha"]
+    agri, share, nodata = (lc.area_columns[c] for c in lc.area_columns)
+    assert agri[row["op2017", "A1"]] == pytest.approx(8.0, abs=1e-9)
+    assert share[row["op2017", "A1"]] == pytest.approx(0.5, abs=1e-12)
+    assert agri[row["op2017", "A2"]] == pytest.approx(0.5, abs=1e-9)
+    assert share[row["op2017", "A2"]] == pytest.approx(0.5 / 4.0, abs=1e-12)
+    assert nodata[row["op2017", "A2"]] == pytest.approx(0.04, abs=1e-9)
+    assert agri[row["op2025", "B2"]] == pytest.approx(1.0, abs=1e-9)
+    assert share[row["op2025", "B2"]] == pytest.approx(1.0 / 8.0, abs=1e-12)
+    assert nodata[row["op2025", "B3"]] == pytest.approx(0.75, abs=1e-9)  # beyond the raster
+    # Footprints: ÖP 2017 A1 ∪ A2 = 18 ha; ÖP 2025 A1 + B2 + the ¼ ha of B3 inside M.
+    assert lc.plans["op2017"] == pytest.approx(
+        {"agricultural_ha": 8.5, "share": 8.5 / 18.0, "nodata_ha": 0.04}, abs=1e-9)
+    assert lc.plans["op2025"] == pytest.approx(
+        {"agricultural_ha": 9.0, "share": 9.0 / 24.25, "nodata_ha": 0.0}, abs=1e-9)
+    assert lc.comparisons == {"op2025": pytest.approx(
+        {"newly_designated_ha": 1.0, "released_ha": 0.5,
+         "share_change_pp": 100.0 * (9.0 / 24.25 - 8.5 / 18.0)}, abs=1e-9)}
+    assert lc.input["role"] == "landcover" and lc.input["path"] == "raw/nmd.tif"
+    assert isinstance(lc.warnings, tuple) and len(lc.warnings) == 1
+    assert "saknar rasterdata" in lc.warnings[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lc.warnings = ()  # type: ignore[misc]
+
+    add_landcover(analysis, info)
+    for column, values in lc.area_columns.items():
+        assert analysis.areas[column].tolist() == values.tolist()
+    assert analysis.plans["op2017"]["landcover"] == lc.plans["op2017"]
+    assert analysis.comparisons["op2025"]["landcover"] == lc.comparisons["op2025"]
+    assert analysis.extra_inputs == [lc.input]
+    assert analysis.warnings == [*warnings, *lc.warnings]
+
+
 def test_cli_exclude_nodata(project, capsys):
     project_raster(project.parent / "raw/nmd.tif")
     project.write_text(project.read_text(encoding="utf-8") + LANDCOVER
@@ -230,7 +295,7 @@ def test_cli_raster_without_crs(project, capsys):
     project.write_text(project.read_text(encoding="utf-8") + LANDCOVER, encoding="utf-8")
     code, _, _, err = _run(project, capsys)
     assert code == 2
-    assert "nmd.tif" in err and "no coordinate reference system" in err
+    assert "nmd.tif" in err and "saknar koordinatsystem" in err
     assert 'crs = "EPSG:3006"' in err
     project.write_text(project.read_text(encoding="utf-8") + 'crs = "EPSG:3006"\n',
                        encoding="utf-8")
@@ -245,7 +310,7 @@ def test_cli_raster_not_overlapping(project, capsys):
     project.write_text(project.read_text(encoding="utf-8") + LANDCOVER, encoding="utf-8")
     code, _, _, err = _run(project, capsys)
     assert code == 2
-    assert "does not overlap any development area" in err and "Fix:" in err
+    assert "överlappar inget utvecklingsområde" in err and "Åtgärd:" in err
 
 
 def test_cli_unreadable_raster(project, capsys):
@@ -253,7 +318,7 @@ def test_cli_unreadable_raster(project, capsys):
     project.write_text(project.read_text(encoding="utf-8") + LANDCOVER, encoding="utf-8")
     code, _, _, err = _run(project, capsys)
     assert code == 2
-    assert "nmd.tif" in err and "cannot be opened as a raster" in err and "Fix:" in err
+    assert "nmd.tif" in err and "går inte att öppna som raster" in err and "Åtgärd:" in err
     assert "Traceback" not in err
 
 
@@ -279,7 +344,7 @@ def test_cli_validate_describes_raster(project, capsys):
 
 def test_inspect_rejects_impossible_nodata(tmp_path):
     path = project_raster(tmp_path / "r.tif")
-    with pytest.raises(InputError, match="`nodata = -1.0` cannot occur in a uint8 raster"):
+    with pytest.raises(InputError, match="`nodata = -1.0` kan inte förekomma i ett uint8-raster"):
         inspect_raster(LandcoverConfig(path=path, nodata=-1.0))
 
 
