@@ -8,6 +8,7 @@ municipal total may still be computing in a worker thread when it returns
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -478,9 +479,49 @@ def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
                               cleaning=inputs.cleaning,
                               demo=is_demo([s.path for s in config.vector_sources()]))
     if raster is not None:
-        zonal.add_landcover(analysis, raster)
+        analysis = with_landcover(analysis, zonal.landcover_figures(
+            analysis.areas, analysis.footprints, config, raster))
     log.info("Analysen klar på %s s", fmt.number(time.perf_counter() - start, 1))
     return analysis
+
+
+def with_landcover(analysis: Analysis, landcover) -> Analysis:
+    """A new Analysis with the raster figures (`zonal.Landcover`) added; `analysis` is left
+    as it was. The per-plan and per-comparison figures join when the figures are ready."""
+    areas = analysis.areas.assign(**{
+        column: [None if np.isnan(v) else float(v) for v in values]
+        for column, values in landcover.area_columns.items()})
+    for message in landcover.warnings:
+        log.warning(message)
+    return dataclasses.replace(
+        analysis, areas=areas, figures=_then(analysis.figures, _add_landcover, landcover),
+        extra_inputs=[*analysis.extra_inputs, landcover.input],
+        warnings=[*analysis.warnings, *(Notice("landcover", m) for m in landcover.warnings)])
+
+
+def _add_landcover(figures: Figures, landcover) -> Figures:
+    """The figures with each plan's and comparison's `landcover` entry (new dicts)."""
+    return Figures(
+        plans={k: {**p, "landcover": dict(landcover.plans[k])} if k in landcover.plans else p
+               for k, p in figures.plans.items()},
+        comparisons={k: {**c, "landcover": dict(landcover.comparisons[k])}
+                     if k in landcover.comparisons else c
+                     for k, c in figures.comparisons.items()},
+        municipal_agricultural_ha=figures.municipal_agricultural_ha)
+
+
+def _then(future: Future, func, *args) -> Future:
+    """A future of `func(future.result(), *args)`, failing as `future` or `func` fails."""
+    out: Future = Future()
+
+    def done(f: Future) -> None:
+        try:
+            out.set_result(func(f.result(), *args))
+        except BaseException as exc:  # noqa: BLE001 - handed on to whoever waits
+            out.set_exception(exc)
+
+    future.add_done_callback(done)
+    return out
 
 
 @dataclass

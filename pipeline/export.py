@@ -42,7 +42,6 @@ from pipeline.results import (
     SUMMARY,
     XLSX,
     AreaColumn,
-    Notice,
     area_columns,
     goal_answer,
     status_label,
@@ -130,8 +129,7 @@ def build_summary(analysis: Analysis, files: dict | None = None) -> dict:
         "comparisons": analysis.comparisons,
         "municipal_agricultural_ha": analysis.municipal_agricultural_ha,
         "inputs": inputs,
-        "warnings": [(w if isinstance(w, Notice) else Notice("landcover", w)).as_dict()
-                     for w in analysis.warnings],
+        "warnings": [w.as_dict() for w in analysis.warnings],
         "software": software_versions(),
         **({"files": files} if files is not None else {}),
     }

@@ -454,27 +454,6 @@ def _check_overlap(info: RasterInfo, area_geoms: np.ndarray) -> None:
             "raster utan koordinatsystem behöver `crs = \"EPSG:…\"` i [landcover]).")
 
 
-def add_landcover(analysis, info: RasterInfo) -> None:
-    """Add the raster figures (`landcover_figures`) to an `Analysis` in place.
-
-    - `analysis.areas`: columns AREA_COLUMNS (a share without a value is None)
-    - `analysis.plans[key]["landcover"]`, `analysis.comparisons[key]["landcover"]`
-    - `analysis.extra_inputs`: the raster's input entry; `analysis.warnings`: what to tell
-      (also logged)
-    """
-    figures = landcover_figures(analysis.areas, analysis.footprints, analysis.config, info)
-    for column, values in figures.area_columns.items():
-        analysis.areas[column] = [None if np.isnan(v) else float(v) for v in values]
-    for key, plan in figures.plans.items():
-        analysis.plans[key]["landcover"] = dict(plan)
-    for key, comparison in figures.comparisons.items():
-        analysis.comparisons[key]["landcover"] = dict(comparison)
-    analysis.extra_inputs.append(figures.input)
-    for msg in figures.warnings:
-        analysis.warnings.append(msg)
-        log.warning(msg)
-
-
 def _bounds_text(b: tuple[float, float, float, float]) -> str:
     return (f"x {fmt.number(b[0], 0)}–{fmt.number(b[2], 0)}, "
             f"y {fmt.number(b[1], 0)}–{fmt.number(b[3], 0)}")
@@ -502,4 +481,4 @@ def _warnings(info: RasterInfo, z: ZonalFigures, n_areas: int) -> list[str]:
 
 
 __all__ = ["RasterInfo", "ZonalFigures", "Landcover", "AREA_COLUMNS", "inspect_raster",
-           "zonal_landcover", "landcover_figures", "add_landcover", "landcover_share"]
+           "zonal_landcover", "landcover_figures", "landcover_share"]

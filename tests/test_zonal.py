@@ -22,13 +22,12 @@ from pyproj import Transformer
 from rasterio.transform import from_origin
 
 from pipeline import demo
-from pipeline.analyse import analyse
+from pipeline.analyse import analyse, with_landcover
 from pipeline.cli import main
 from pipeline.config import LandcoverConfig, load_config
 from pipeline.errors import InputError
 from pipeline.landcover_text import agreement_lines
 from pipeline.zonal import (
-    add_landcover,
     inspect_raster,
     landcover_figures,
     landcover_share,
@@ -225,11 +224,11 @@ def test_cli_figures_per_area_plan_and_comparison(project, capsys):
     assert "varning" in err and "saknar rasterdata" in err
 
 
-def test_landcover_figures_is_pure_and_add_landcover_applies_it(project):
+def test_landcover_figures_is_pure_and_with_landcover_applies_it(project):
     """`project_raster` with two more åkermark patches: 0.5 ha at x 650..700, y 100..200 (in
     A2 only: released by ÖP 2025) and 1 ha at x 700..800, y 550..650 (in B2, beside its hole:
-    newly designated). The analysis is unchanged until `add_landcover` applies the figures,
-    and then holds exactly them."""
+    newly designated). The analysis is unchanged; `with_landcover` makes a new one that holds
+    exactly them, and leaves the first as it was."""
     arr = np.full((100, 100), 111, dtype=np.uint8)
     arr[60:100, 0:40] = 3  # F1, as in project_raster
     arr[98:100, 60:62] = 255  # nodata in A2, as in project_raster
@@ -272,13 +271,18 @@ def test_landcover_figures_is_pure_and_add_landcover_applies_it(project):
     with pytest.raises(dataclasses.FrozenInstanceError):
         lc.warnings = ()  # type: ignore[misc]
 
-    add_landcover(analysis, info)
+    full = with_landcover(analysis, lc)
     for column, values in lc.area_columns.items():
-        assert analysis.areas[column].tolist() == values.tolist()
-    assert analysis.plans["op2017"]["landcover"] == lc.plans["op2017"]
-    assert analysis.comparisons["op2025"]["landcover"] == lc.comparisons["op2025"]
-    assert analysis.extra_inputs == [lc.input]
-    assert analysis.warnings == [*warnings, *lc.warnings]
+        assert full.areas[column].tolist() == values.tolist()
+    assert full.plans["op2017"]["landcover"] == lc.plans["op2017"]
+    assert full.comparisons["op2025"]["landcover"] == lc.comparisons["op2025"]
+    assert full.extra_inputs == [lc.input]
+    assert [w.message for w in full.warnings] == [*(w.message for w in warnings), *lc.warnings]
+    assert full.warnings[-1].code == "landcover"
+    assert list(analysis.areas.columns) == columns and analysis.warnings == warnings
+    assert "landcover" not in analysis.plans["op2017"] and analysis.extra_inputs == []
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        full.areas = analysis.areas  # type: ignore[misc]
 
 
 def test_cli_exclude_nodata(project, capsys):
