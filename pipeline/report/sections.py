@@ -243,8 +243,9 @@ def _top_table(doc: _Doc, data: ReportData, t: Texts, top: pd.DataFrame) -> None
     label = data.label(data.headline)
     doc.add(Heading(3, t.plain("top.heading")))
     if top.empty:
-        empty = "top.no_farmland" if data.plans[data.headline]["n_areas"] else "top.no_areas"
-        doc.add(Para(t.inline(empty, plan=label)))
+        doc.add(Para(t.inline("top.no_farmland", plan=label)
+                     if data.plans[data.headline]["n_areas"]
+                     else t.inline("top.no_areas", plan=label)))
         return
     status_sv = t.mapping("top.status", STATUSES)
     rows: list[list[Cell]] = []

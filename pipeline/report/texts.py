@@ -148,7 +148,8 @@ class Texts:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Texts:
-        """The texts of `path`, by default opjord's own `texts.toml` (this package)."""
+        """The texts of `path`, by default opjord's own `texts.toml` (this package), each
+        one compiled (see `check`)."""
         if path is None:
             resource = importlib.resources.files(__package__).joinpath(TEXTS)
             source, text = str(resource), resource.read_text(encoding="utf-8")
@@ -165,7 +166,23 @@ class Texts:
             raise InputError(f"{source}: rapportens texter kan inte läsas, TOML-syntaxen är "
                              f"fel ({exc}). Rätta raden, till exempel ett citattecken som "
                              "saknas; en text över flera rader skrivs inom ''' och '''.") from exc
-        return cls(table, source)
+        texts = cls(table, source)
+        texts.check()
+        return texts
+
+    def check(self) -> None:
+        """Compile every text, so that a syntax error shows even in a branch not taken."""
+        def walk(node: object, key: str) -> None:
+            if isinstance(node, dict):
+                for name, value in node.items():
+                    walk(value, f"{key}.{name}" if key else name)
+            elif isinstance(node, list):
+                for i, item in enumerate(node):
+                    self._compile(f"{key}.{i + 1}", item)
+            else:
+                self._compile(key, node)
+
+        walk(self._table, "")
 
     def _get(self, key: str) -> object:
         node: object = self._table
@@ -176,8 +193,8 @@ class Texts:
             node = node[part]
         return node
 
-    def _template(self, key: str, source: object, values: Mapping[str, object]
-                  ) -> jinja2.Template:
+    def _compile(self, key: str, source: object) -> tuple[jinja2.Template, set[str]]:
+        """The text as a template, and the names it uses."""
         if not isinstance(source, str):
             raise InputError(f"{self.source}: texten `{key}` ska vara en textsträng inom "
                              f"citattecken, men är {_kind(source)}. Skriv den som i opjords "
@@ -192,7 +209,11 @@ class Texts:
                                  "varje {{ … }} och {% … %} är stängt och att namnen är "
                                  "stavade som i originalet.") from exc
             self._compiled[key] = template, jinja2.meta.find_undeclared_variables(ast)
-        template, names = self._compiled[key]
+        return self._compiled[key]
+
+    def _template(self, key: str, source: object, values: Mapping[str, object]
+                  ) -> jinja2.Template:
+        template, names = self._compile(key, source)
         unknown = names - set(values)
         if unknown:
             raise InputError(f"{self.source}: texten `{key}` använder "
