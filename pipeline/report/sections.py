@@ -158,7 +158,6 @@ def _plan_table(doc: _Doc, data: ReportData, t: Texts) -> None:
     classes = s.get("classes", [])
     keys = list(data.plans)
     header = [t.plain("plans.measure")] + [data.label(k) for k in keys]
-
     rows: list[list[Cell]] = [
         [t.plain("plans.rows.n_areas"), *(_int(data.plans[k]["n_areas"]) for k in keys)],
         [t.plain("plans.rows.development_area"),
