@@ -254,6 +254,27 @@ def test_changed_texts_change_the_report(tmp_path):
     assert "Tabell" not in md.replace("Tabell 4 visar", "")  # the method text names table 4
 
 
+# ---------------------------------------------------------------------------- sections
+
+
+def test_areas_outside_the_boundary_are_explained(tmp_path):
+    """ÖP 2025's B3 lies ¾ outside the boundary: the analysis warns (code
+    areas_outside_boundary) and the method says how such parts are counted."""
+    config = load_config(make_project(tmp_path))
+    write_outputs(analyse(config))
+    out = tmp_path / "reports"
+    out.mkdir()
+    data = report_data(read_processed(config.output.processed), None)
+    assert [w["code"] for w in data.summary["warnings"]] == ["areas_outside_boundary"]
+    write_report(data, out, out)
+    md = (out / REPORT_MD).read_text(encoding="utf-8")
+    explained = ("Delar av utvecklingsområden som ligger utanför kommungränsen räknas inte i "
+                 "planernas totalsiffror, men ingår i siffrorna per område")
+    assert explained in md
+    write_report(dataclasses.replace(data, summary={**data.summary, "warnings": []}), out, out)
+    assert explained not in (out / REPORT_MD).read_text(encoding="utf-8")
+
+
 # ---------------------------------------------------------------------------- package data
 
 

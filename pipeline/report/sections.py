@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import fmt
-from pipeline.analyse import OUTSIDE_BOUNDARY
 from pipeline.report import figures as figs
 from pipeline.report.data import (
     ReportData,
@@ -286,7 +285,7 @@ def _method(doc: _Doc, data: ReportData, t: Texts) -> None:
                   [[role_sv(i["role"], data, t), *(_int(i["cleaning"].get(f))
                                                    for f in CLEANING_FIELDS)]
                    for i in inputs], numeric=range(1, len(CLEANING_FIELDS) + 1))
-    if any(OUTSIDE_BOUNDARY in w for w in s.get("warnings", [])):
+    if any(w.get("code") == "areas_outside_boundary" for w in s.get("warnings", [])):
         doc.add(Para(t.inline("method.outside_boundary")))
 
     _layers_section(doc, data, t)
