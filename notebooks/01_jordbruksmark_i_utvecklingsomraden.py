@@ -48,7 +48,6 @@ import pandas as pd
 from IPython.display import Image, display
 
 from pipeline import fmt
-from pipeline._report_figures import share_chart
 from pipeline.analyse import (
     agricultural_sources,
     analyse,
@@ -61,6 +60,7 @@ from pipeline.export import areas_table, build_summary, write_outputs
 from pipeline.indicators import M2_PER_HA
 from pipeline.overlay import CLASS, build_coverage, clip
 from pipeline.report import build_report, citable_sentence
+from pipeline.report.figures import share_chart
 from pipeline.results import area_columns
 from pipeline.webmap import build_maps, overview_map, status_sv
 

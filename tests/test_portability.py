@@ -199,7 +199,7 @@ def test_report_links_the_map_when_it_is_on_another_drive(tmp_path, monkeypatch)
     def across_drives(path, start=None):
         raise ValueError("path is on mount 'D:', start on mount 'C:'")  # ntpath's message
 
-    monkeypatch.setattr("pipeline.report.os.path.relpath", across_drives)
+    monkeypatch.setattr("pipeline.report.sections.os.path.relpath", across_drives)
     build_report(config)
     md = (config.output.reports / REPORT_MD).read_text(encoding="utf-8")
     uri = (config.output.maps / "index.html").resolve().as_uri()

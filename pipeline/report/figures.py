@@ -5,7 +5,8 @@ display size in CSS pixels (the PNG has 2× that resolution for print), and the 
 text states the figures that the image shows, so the image is never the only carrier
 of a number. Colours are paired with hatches and line styles so that no legend
 relies on colour alone. PNGs carry no timestamp or software tag: the same data give
-byte-identical files.
+byte-identical files. The words (axes, legends, alt texts) are in `texts.toml`; each
+function takes the report's `Texts` and loads opjord's own when given none.
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ from matplotlib.ticker import FuncFormatter
 
 from pipeline import fmt
 from pipeline.indicators import class_columns
+from pipeline.report.data import area_name
+from pipeline.report.texts import Texts
 
 CSS_DPI = 96  # display size in the HTML
 DPI = 192  # PNG resolution: 2× the display size, sharp on paper
 BASE_COLOUR, PLAN_COLOUR = "#8c8c8c", "#1f4e79"
 CLASS_STYLES = [("#1b7837", ""), ("#a6dba0", "///"), ("#762a83", ".."), ("#c2a5cf", "xx")]
-CHANGE_STYLES = {  # layer: (face, edge, hatch, Swedish label)
-    "newly_designated": ("#f4a582", "#b2182b", "////", "Nyutpekad jordbruksmark"),
-    "released": ("#92c5de", "#2166ac", "\\\\\\\\", "Frisläppt jordbruksmark"),
-    "kept": ("#d9d9d9", "#525252", "..", "Kvarvarande jordbruksmark"),
+CHANGE_STYLES = {  # layer: (face, edge, hatch)
+    "newly_designated": ("#f4a582", "#b2182b", "////"),
+    "released": ("#92c5de", "#2166ac", "\\\\\\\\"),
+    "kept": ("#d9d9d9", "#525252", ".."),
 }
 
 
@@ -49,12 +52,10 @@ def _png(fig: Figure) -> tuple[bytes, tuple[int, int]]:
     return buf.getvalue(), (round(w * CSS_DPI), round(h * CSS_DPI))
 
 
-def _share_text(share: float | None) -> str:
-    return "saknas (inga utvecklingsområden)" if share is None else fmt.percent(share)
-
-
-def share_chart(summary: dict) -> tuple[bytes, tuple[int, int], str]:
+def share_chart(summary: dict, texts: Texts | None = None
+                ) -> tuple[bytes, tuple[int, int], str]:
     """Bar chart: the share of farmland in the development areas, one bar per plan."""
+    t = texts or Texts.load()
     plans, base = summary["plans"], summary["baseline"]
     keys = list(plans)
     values = [plans[k]["share"] for k in keys]
@@ -64,24 +65,26 @@ def share_chart(summary: dict) -> tuple[bytes, tuple[int, int], str]:
     for i, (key, value) in enumerate(zip(keys, values, strict=True)):
         is_base = key == base
         if value is None:
-            ax.text(i, top * 0.04, "saknas\n(inga områden)", ha="center", va="bottom",
-                    fontsize=9)
+            ax.text(i, top * 0.04, "\n".join(t.plain_list("share_chart.missing")),
+                    ha="center", va="bottom", fontsize=9)
             continue
         ax.bar(i, 100 * value, width=0.6, color=BASE_COLOUR if is_base else PLAN_COLOUR,
                hatch="//" if is_base else "", edgecolor="black", linewidth=0.8)
         ax.text(i, 100 * value + top * 0.02, fmt.percent(value), ha="center", va="bottom",
                 fontsize=10, fontweight="bold")
     ax.set_xticks(range(len(keys)),
-                  [plans[k]["label"] + (" (jämförelseplan)" if k == base else "") for k in keys])
+                  [t.plain("share_chart.baseline", plan=plans[k]["label"]) if k == base
+                   else plans[k]["label"] for k in keys])
     ax.set_xlim(-0.6, len(keys) - 0.4)
     ax.set_ylim(0, top * 1.2)
-    ax.set_ylabel("Andel jordbruksmark (%)")
+    ax.set_ylabel(t.plain("share_chart.axis"))
     ax.yaxis.set_major_formatter(FuncFormatter(_tick))
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    alt = ("Stapeldiagram över andelen jordbruksmark i utvecklingsområdena per plan: "
-           + "; ".join(f"{plans[k]['label']}: {_share_text(plans[k]['share'])}" for k in keys)
-           + ".")
+    bars = [t.plain("share_chart.bar", plan=plans[k]["label"],
+                    share=None if plans[k]["share"] is None else fmt.percent(plans[k]["share"]))
+            for k in keys]
+    alt = t.plain("share_chart.alt", bars=bars)
     return (*_png(fig), alt)
 
 
@@ -122,8 +125,10 @@ def _north_arrow(ax) -> None:
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
 
 
-def change_map(summary: dict, gpkg: Path, key: str) -> tuple[bytes, tuple[int, int], str]:
+def change_map(summary: dict, gpkg: Path, key: str, texts: Texts | None = None
+               ) -> tuple[bytes, tuple[int, int], str]:
     """Overview map of newly designated / released / kept farmland for plan `key`."""
+    t = texts or Texts.load()
     base = summary["baseline"]
     label, base_label = summary["plans"][key]["label"], summary["plans"][base]["label"]
     layers = {name for name, _ in pyogrio.list_layers(gpkg)}
@@ -135,12 +140,16 @@ def change_map(summary: dict, gpkg: Path, key: str) -> tuple[bytes, tuple[int, i
     bounds = []
     if boundary is not None:
         boundary.boundary.plot(ax=ax, color="#4d4d4d", linewidth=1.6, zorder=1)
-        handles.append(Line2D([], [], color="#4d4d4d", lw=1.6, label="Kommungräns"))
+        handles.append(Line2D([], [], color="#4d4d4d", lw=1.6,
+                              label=t.plain("change_map.boundary")))
         bounds.append(boundary.total_bounds)
     comp = summary["comparisons"][key]
-    ha_by_kind = {"newly_designated": comp["newly_designated_ha"],
-                  "released": comp["released_ha"], "kept": comp.get("kept_ha")}
-    for kind, (face, edge, hatch, text) in CHANGE_STYLES.items():
+    new_ha = fmt.hectares(comp["newly_designated_ha"])
+    released_ha, kept_ha = fmt.hectares(comp["released_ha"]), fmt.hectares(comp.get("kept_ha"))
+    legend = {"newly_designated": t.plain("change_map.newly_designated", ha=new_ha),
+              "released": t.plain("change_map.released", ha=released_ha),
+              "kept": t.plain("change_map.kept", ha=kept_ha)}
+    for kind, (face, edge, hatch) in CHANGE_STYLES.items():
         gdf = _read(gpkg, kind, layers)
         if gdf is not None and "plan" in gdf.columns:
             gdf = gdf[gdf["plan"] == key]
@@ -148,8 +157,7 @@ def change_map(summary: dict, gpkg: Path, key: str) -> tuple[bytes, tuple[int, i
                 gdf.plot(ax=ax, facecolor=face, edgecolor=edge, hatch=hatch, linewidth=0.7,
                          zorder=4 if kind != "kept" else 2)
                 bounds.append(gdf.total_bounds)
-        handles.append(Patch(facecolor=face, edgecolor=edge, hatch=hatch,
-                             label=f"{text} ({fmt.hectares(ha_by_kind[kind])})"))
+        handles.append(Patch(facecolor=face, edgecolor=edge, hatch=hatch, label=legend[kind]))
     if areas is not None:
         for plan_key, style in ((base, {"linestyle": "--", "color": "#333333", "lw": 0.9}),
                                 (key, {"linestyle": "-", "color": "black", "lw": 1.0})):
@@ -157,8 +165,8 @@ def change_map(summary: dict, gpkg: Path, key: str) -> tuple[bytes, tuple[int, i
             if not part.empty:
                 part.boundary.plot(ax=ax, zorder=3, **style)
                 bounds.append(part.total_bounds)
-            handles.append(Line2D([], [], label=f"Utvecklingsområden, "
-                                  f"{summary['plans'][plan_key]['label']}", **style))
+            handles.append(Line2D([], [], label=t.plain(
+                "change_map.areas", plan=summary["plans"][plan_key]["label"]), **style))
     if bounds:
         frame = pd.DataFrame(bounds, columns=["x0", "y0", "x1", "y1"])
         xmin, ymin = frame["x0"].min(), frame["y0"].min()
@@ -184,26 +192,19 @@ def change_map(summary: dict, gpkg: Path, key: str) -> tuple[bytes, tuple[int, i
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2,
               fontsize=8, frameon=False)
     fig.tight_layout()
-    alt = (f"Karta över {summary.get('kommun') or 'kommunen'}"
-           + (" med kommungränsen (grå linje)" if boundary is not None else "")
-           + f", utvecklingsområdena i {base_label} (streckade konturer) och i {label} "
-           "(heldragna konturer). Röd snedstreckad yta: "
-           f"{fmt.hectares(comp['newly_designated_ha'])} jordbruksmark som {label} nyutpekar. "
-           "Blå bakåtstreckad yta: "
-           f"{fmt.hectares(comp['released_ha'])} som frisläpps. Grå prickad yta: "
-           f"{fmt.hectares(comp.get('kept_ha'))} som är utpekad i båda planerna. "
-           "Skalstock och norrpil i kartan.")
+    alt = t.plain("change_map.alt", kommun=summary.get("kommun") or t.plain("document.kommun"),
+                  boundary=boundary is not None, base=base_label, plan=label,
+                  newly_designated=new_ha, released=released_ha, kept=kept_ha)
     return (*_png(fig), alt)
 
 
-def top_areas_chart(summary: dict, top: pd.DataFrame, key: str
+def top_areas_chart(summary: dict, top: pd.DataFrame, key: str, texts: Texts | None = None
                     ) -> tuple[bytes, tuple[int, int], str]:
     """Horizontal bars: the areas of plan `key` with the most farmland, stacked by class."""
-    from pipeline.report import _area_name
-
+    t = texts or Texts.load()
     classes = list(summary.get("classes", []))
     columns = class_columns(tuple(classes))
-    names = [_area_name(r) for _, r in top.iterrows()]
+    names = [area_name(r) for _, r in top.iterrows()]
     n = len(top)
     fig = Figure(figsize=(7.0, 1.2 + 0.38 * n))
     ax = fig.add_subplot()
@@ -226,15 +227,14 @@ def top_areas_chart(summary: dict, top: pd.DataFrame, key: str
     ax.set_yticks(range(n), names, fontsize=9)
     ax.invert_yaxis()
     ax.set_xlim(0, xmax * 1.18)
-    ax.set_xlabel("Jordbruksmark (ha)")
+    ax.set_xlabel(t.plain("top_chart.axis"))
     ax.xaxis.set_major_formatter(FuncFormatter(_tick))
     ax.spines[["top", "right"]].set_visible(False)
     if handles:
         ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
     fig.tight_layout()
     label = summary["plans"][key]["label"]
-    alt = (f"Liggande stapeldiagram över de {fmt.number(n, 0)} utvecklingsområdena i {label} "
-           "med mest jordbruksmark: "
-           + "; ".join(f"{name}: {fmt.hectares(t)}" for name, t in zip(names, totals,
-                                                                       strict=True)) + ".")
+    bars = [t.plain("top_chart.bar", name=name, ha=fmt.hectares(total))
+            for name, total in zip(names, totals, strict=True)]
+    alt = t.plain("top_chart.alt", n=fmt.number(n, 0), plan=label, bars=bars)
     return (*_png(fig), alt)
