@@ -190,8 +190,12 @@ def _spy(func, calls: list):
 
 
 def test_cli_run_prints_swedish_summary(demo_project, capsys):
-    assert main(["run", "--config", str(demo_project / "opjord.toml")]) == 0
-    out = capsys.readouterr().out
+    from test_language import english_words
+
+    assert main(["run", "--config", str(demo_project / "opjord.toml"), "-v"]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert english_words(captured.out + captured.err) == set()  # progress lines included
     s = _summary(demo_project)
     assert "DEMODATA" in out
     assert "ÖP 2017:" in out and "procentenheter" in out and "målet är uppfyllt" in out
