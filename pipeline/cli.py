@@ -20,7 +20,7 @@ from pipeline.config import DEFAULT_CONFIG_NAME, Config, load_config
 from pipeline.console import safe_console
 from pipeline.errors import InputError
 from pipeline.outputs import ROLES, check_output_folders, publishing
-from pipeline.results import goal_text
+from pipeline.results import demo_note, goal_text
 
 log = logging.getLogger("pipeline")
 
@@ -48,7 +48,7 @@ def summary_lines(summary: dict, outputs: list[Path]) -> list[str]:
     """The short Swedish summary printed at the end of a run."""
     lines = []
     if summary.get("demo"):
-        lines.append("DEMODATA: syntetiska data – siffrorna är inte Norrköpings kommuns.")
+        lines.append(demo_note(summary.get("kommun") or "kommunen"))
     lines.append("Andel jordbruksmark i utvecklingsområdena:")
     for p in summary["plans"].values():
         share = fmt.percent(p["share"]) if p["share"] is not None else "saknas (inga områden)"

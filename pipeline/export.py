@@ -36,6 +36,7 @@ from pipeline.read import USE_ARROW
 from pipeline.results import (
     AREAS_CSV,
     GPKG,
+    GPKG_LAYERS,
     GPKG_RUN_ID,
     LANDCOVER_COLUMNS,
     SCHEMA,
@@ -43,21 +44,10 @@ from pipeline.results import (
     XLSX,
     AreaColumn,
     area_columns,
+    demo_note,
     goal_answer,
     status_label,
 )
-
-# Layers of analysis.gpkg: name -> Swedish description shown in QGIS' layer properties.
-GPKG_LAYERS = {
-    "areas": "Utvecklingsområden per plan med areal, jordbruksmark, andel och status",
-    "footprints": "Planens samlade utvecklingsområden (överlapp räknas en gång)",
-    "agricultural_in_areas": "Jordbruksmark inom planens utvecklingsområden, med källattribut",
-    "newly_designated": "Jordbruksmark som planen nyutpekar jämfört med jämförelseplanen",
-    "released": "Jordbruksmark i jämförelseplanens utvecklingsområden som planen inte längre "
-                "pekar ut",
-    "kept": "Jordbruksmark utpekad i både planen och jämförelseplanen",
-    "boundary": "Kommungräns",
-}
 
 
 def software_versions() -> dict[str, str]:
@@ -109,6 +99,8 @@ def build_summary(analysis: Analysis, files: dict | None = None) -> dict:
         info = analysis.infos[source.role]
         entry = {"role": source.role, "path": _relative(source.path, config.root),
                  "layer": info.layer, "driver": info.driver, "sha256": info.sha256,
+                 "files": [{"path": _relative(f, config.root), "sha256": digest}
+                           for f, digest in info.file_sha256s.items()],
                  "features": info.features, "source_crs": info.source_crs,
                  "crs_used": info.crs, "crs_from_config": source.crs is not None}
         if source.role in analysis.cleaning:
@@ -280,9 +272,8 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
     """
     config = analysis.config
     headers = {c.name: c.label for c in table_columns(analysis)}
-    kommun = config.kommun if config.kommun.endswith("s") else f"{config.kommun}s"
-    note = (f"DEMODATA – syntetiska data, inte {kommun} kommuns siffror."
-            if analysis.demo else "Källa: opjord, se summary.json för indata och versioner.")
+    note = (demo_note(config.kommun) if analysis.demo
+            else "Källa: opjord, se summary.json för indata och versioner.")
     # Text from the data is written as text: never a formula, link or number in Excel.
     options = {"strings_to_formulas": False, "strings_to_urls": False,
                "strings_to_numbers": False}

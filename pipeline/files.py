@@ -95,6 +95,20 @@ def sha256_files(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
+def sha256_parts(paths: Iterable[Path]) -> tuple[str, dict[Path, str]]:
+    """In one pass: the sha256 of the files read one after another (as `sha256_files`) and
+    each file's own sha256 (as `sha256sum` prints it)."""
+    whole, parts = hashlib.sha256(), {}
+    for path in paths:
+        own = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                whole.update(chunk)
+                own.update(chunk)
+        parts[path] = own.hexdigest()
+    return whole.hexdigest(), parts
+
+
 def sha256_file(path: Path) -> str:
     """sha256 (hex) of one file, read in 1 MiB chunks."""
     return sha256_files([path])

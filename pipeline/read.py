@@ -32,7 +32,7 @@ from pipeline import ANALYSIS_CRS, fmt
 from pipeline.clean import outside_sweden, outside_sweden_message
 from pipeline.config import AgriculturalSource, VectorSource
 from pipeline.errors import InputError, Problems
-from pipeline.files import sha256_files
+from pipeline.files import sha256_files, sha256_parts
 from pipeline.values import distinct
 
 log = logging.getLogger(__name__)
@@ -65,18 +65,19 @@ class BackgroundDigest:
     """
 
     def __init__(self, path: Path):
-        self._value: str | None = None
+        self._value: tuple[str, dict[Path, str]] | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
         self._thread.start()
 
     def _run(self, path: Path) -> None:
         try:
-            self._value = file_sha256(path)
+            self._value = sha256_parts(input_files(path))
         except BaseException as exc:  # noqa: BLE001 - re-raised in result()
             self._error = exc
 
-    def result(self) -> str:
+    def result(self) -> tuple[str, dict[Path, str]]:
+        """(the digest of all the source's files, each file's own digest)."""
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -102,19 +103,30 @@ class SourceInfo:
     @property
     def sha256(self) -> str:
         """sha256 of the source file(s); waits for the background hash."""
-        return self.digest.result()
+        return self.digest.result()[0]
+
+    @property
+    def file_sha256s(self) -> dict[Path, str]:
+        """Each file of the source (a Shapefile's .shp, .shx, .dbf, .prj, .cpg) with its own
+        sha256, as `sha256sum` prints it."""
+        return self.digest.result()[1]
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file; for a Shapefile, of its parts (.shp .shx .dbf .prj .cpg) in order."""
+def input_files(path: Path) -> list[Path]:
+    """The files of a vector source: a Shapefile's parts (.shp .shx .dbf .prj .cpg) in that
+    order, a File Geodatabase's files in name order, else the file itself."""
     parts = [path]
     if path.suffix.lower() == ".shp":
         parts = [p for ext in _SHAPEFILE_PARTS if (p := path.with_suffix(ext)).exists()]
     files: list[Path] = []
     for part in parts:
-        # A File Geodatabase is a folder: hash its files in name order.
         files += sorted(f for f in part.rglob("*") if f.is_file()) if part.is_dir() else [part]
-    return sha256_files(files)
+    return files
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a source's files read one after another (`input_files`)."""
+    return sha256_files(input_files(path))
 
 
 def crs_label(crs: CRS) -> str:

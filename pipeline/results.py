@@ -32,6 +32,17 @@ if TYPE_CHECKING:  # the texts and columns load without pandas; the reader impor
 
 SCHEMA = "opjord.summary/1"
 SUMMARY, AREAS_CSV, GPKG, XLSX = "summary.json", "areas.csv", "analysis.gpkg", "opjord.xlsx"
+# Layers of analysis.gpkg: name -> Swedish description shown in QGIS' layer properties.
+GPKG_LAYERS = {
+    "areas": "Utvecklingsområden per plan med areal, jordbruksmark, andel och status",
+    "footprints": "Planens samlade utvecklingsområden (överlapp räknas en gång)",
+    "agricultural_in_areas": "Jordbruksmark inom planens utvecklingsområden, med källattribut",
+    "newly_designated": "Jordbruksmark som planen nyutpekar jämfört med jämförelseplanen",
+    "released": "Jordbruksmark i jämförelseplanens utvecklingsområden som planen inte längre "
+                "pekar ut",
+    "kept": "Jordbruksmark utpekad i både planen och jämförelseplanen",
+    "boundary": "Kommungräns",
+}
 GPKG_RUN_ID = "OPJORD_RUN_ID"  # metadata item of analysis.gpkg's `areas` layer
 AREA_TEXT_COLUMNS = ("plan", "area_id", "name", "type", "status")
 
@@ -160,6 +171,16 @@ def role_label(role: str, config=None) -> str:
     if kind == "agricultural_land":
         return f"Jordbruksmark för plan {labels.get(key, key)}" if key else "Jordbruksmark"
     return {"boundary": "Kommungräns", "landcover": "Marktäckedata"}.get(kind, role)
+
+
+def genitive(name: str) -> str:
+    """A Swedish genitive: "Norrköping" → "Norrköpings", "Borås" stays "Borås"."""
+    return name if name.endswith(("s", "x", "z")) else f"{name}s"
+
+
+def demo_note(kommun: str) -> str:
+    """The line every output made from the demo data carries."""
+    return f"DEMODATA: syntetiska data – siffrorna är inte {genitive(kommun)} kommuns."
 
 
 def goal_answer(goal_met: bool | None) -> str:

@@ -51,3 +51,27 @@ def test_warning_codes_are_documented():
     text = (Path(__file__).parents[1] / "docs/outputs.md").read_text(encoding="utf-8")
     for code in results.WARNING_CODES:
         assert f"| `{code}` |" in text, code
+
+
+def test_every_file_of_a_shapefile_input_is_listed_with_its_own_sha256(project):
+    """sha256sum can check each part; the combined digest stays for the run id."""
+    import hashlib
+    import json
+
+    import geopandas as gpd
+    from conftest import edit_config
+
+    raw = project.parent / "raw"
+    gpd.read_file(raw / "op2017.gpkg").to_file(raw / "op2017.shp", engine="pyogrio")
+    edit_config(project, 'path = "raw/op2017.gpkg"', 'path = "raw/op2017.shp"')
+    assert main(["analyse", "--config", str(project), "-q"]) == 0
+    summary = json.loads((project.parent / "data/processed/summary.json").read_text("utf-8"))
+    (entry,) = [i for i in summary["inputs"] if i["role"] == "plan:op2017"]
+    listed = {f["path"]: f["sha256"] for f in entry["files"]}
+    assert list(listed) == [f"raw/op2017.{ext}" for ext in ("shp", "shx", "dbf", "prj", "cpg")]
+    for path, digest in listed.items():
+        assert digest == hashlib.sha256((project.parent / path).read_bytes()).hexdigest()
+    whole = hashlib.sha256(b"".join((project.parent / p).read_bytes() for p in listed))
+    assert entry["sha256"] == whole.hexdigest()
+    (blocks,) = [i for i in summary["inputs"] if i["role"] == "agricultural_land"]
+    assert blocks["files"] == [{"path": "raw/blocks.gpkg", "sha256": blocks["sha256"]}]

@@ -195,7 +195,10 @@ def test_config_md_ranges_are_the_accepted_ranges(tmp_path, table, key):
             config = load_config(cfg, inputs_must_exist=False)
             assert getattr(getattr(config, table), key) == value
         else:
-            with pytest.raises(InputError, match=f"`{key}` = {value} is out of range"):
+            from pipeline import fmt
+
+            shown = re.escape(fmt.plain(value))  # config values in messages: 1 001, −1
+            with pytest.raises(InputError, match=f"`{key}` = {shown} ligger utanför det tillåtna"):
                 load_config(cfg, inputs_must_exist=False)
 
 
