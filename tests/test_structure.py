@@ -28,7 +28,9 @@ def import_graph() -> dict[str, set[str]]:
                 if node.level:
                     anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join([*anchor, base] if base else anchor)
-                targets = [base, *(f"{base}.{a.name}" for a in node.names)]
+                # `from pkg import sub` imports the submodule; `from mod import name`, mod
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                           for a in node.names]
             for target in targets:
                 while target and target not in modules:
                     target = target.rpartition(".")[0]
