@@ -33,6 +33,9 @@ def test_an_area_column_added_to_the_contract_reaches_every_output(project, monk
     page = (root / "maps/oversikt.html").read_text(encoding="utf-8")
     assert ">Annan mark (ha)<" in page  # the table's header
     assert '"other_land_ha": "6,0\\u00a0ha"' in page  # the popup's property
+    report = (root / "reports/uppfoljning_3a.md").read_text(encoding="utf-8")
+    header = next(line for line in report.splitlines() if line.startswith("| Område |"))
+    assert header.rstrip().endswith("| Annan mark (ha) |")  # the report's area table
 
 
 def test_status_and_goal_texts_have_one_home():

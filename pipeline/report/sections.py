@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import fmt
+from pipeline import fmt, results
 from pipeline.report import figures as figs
 from pipeline.report.data import (
     ReportData,
@@ -246,16 +246,30 @@ def _top_table(doc: _Doc, data: ReportData, t: Texts, top: pd.DataFrame) -> None
                      else t.inline("top.no_areas", plan=label)))
         return
     status_sv = t.mapping("top.status", STATUSES)
+    # The contract's derived area columns (pipeline.results) join the table as they are added.
+    extra = [c for c in results.DERIVED_AREA_COLUMNS if c.name in top.columns]
     rows: list[list[Cell]] = []
     for _, r in top.iterrows():
         status = status_sv.get(str(r.get("status") or ""), "")
         share = None if pd.isna(r["share"]) else float(r["share"])
         rows.append([area_name(r), str(r.get("type") or ""), status or "–",
                      _ha(float(r["area_ha"])), _ha(float(r["agricultural_ha"])),
-                     fmt.percent(share)])
-    doc.table(t.plain("top.caption", plan=label),
-              t.plain_list("top.header", base=data.label(data.baseline)), rows,
-              numeric={3, 4, 5})
+                     fmt.percent(share), *(_cell(c, r[c.name]) for c in extra)])
+    header = [*t.plain_list("top.header", base=data.label(data.baseline)),
+              *(c.label for c in extra)]
+    doc.table(t.plain("top.caption", plan=label), header, rows,
+              numeric={3, 4, 5, *(6 + i for i, c in enumerate(extra) if c.kind != "text")})
+
+
+def _cell(column: results.AreaColumn, value: object) -> str:
+    """An area column's value as the report shows it (ha, percent or text)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    if column.kind == "ha":
+        return _ha(float(value))
+    if column.kind == "share":
+        return fmt.percent(float(value))
+    return str(value)
 
 
 def _method(doc: _Doc, data: ReportData, t: Texts) -> None:
