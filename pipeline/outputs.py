@@ -236,8 +236,9 @@ def _apply(journal: dict) -> None:
     if lost:
         raise InputError(
             f"{_journal_path(journal)}: en avbruten körning kan inte slutföras, eftersom "
-            f"{len(lost)} av dess nya filer saknas (t.ex. {lost[0]}). Åtgärd: ta bort journalen "
-            "och kör opjord igen; de tidigare resultaten har inte rörts.")
+            f"{len(lost)} av dess nya filer saknas (t.ex. {lost[0]}). Tidigare resultat som "
+            f"redan hade flyttats undan ligger kvar i mapparna {OLD_PREFIX}…. Åtgärd: flytta "
+            "tillbaka dem om du vill ha dem, ta bort journalen och kör opjord igen.")
     for entry in journal["folders"]:
         folder = Path(entry["folder"])
         stage, old = folder / entry["stage"], folder / entry["old"]
