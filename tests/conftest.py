@@ -18,6 +18,7 @@ Coordinates are metres in EPSG:3006, offset to lie near Norrköping. The layout
 
 from __future__ import annotations
 
+import hashlib
 import os
 import textwrap
 from pathlib import Path
@@ -129,3 +130,26 @@ def edit_config(cfg: Path, old: str, new: str) -> None:
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file below `folder` (relative posix path) with its sha256; {} when missing."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()} if folder.exists() else {}
+
+
+def fails_cleanly(cfg: Path, capsys, *needles: str, command: str = "analyse") -> str:
+    """Run `command`: exit 2, no traceback, the message has the needles, and
+    data/processed is byte for byte as before. Returns the message."""
+    from pipeline.cli import main
+
+    processed = cfg.parent / "data/processed"
+    before = snapshot(processed)
+    code = main([command, "--config", str(cfg), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+    assert snapshot(processed) == before
+    return err

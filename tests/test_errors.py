@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import geopandas as gpd
 import pytest
 import shapely
-from conftest import X0, Y0, box, edit_config, farmland_records, plan_2017, write_layer
+from conftest import (
+    X0,
+    Y0,
+    box,
+    edit_config,
+    fails_cleanly,
+    farmland_records,
+    plan_2017,
+    snapshot,
+    write_layer,
+)
 
 from pipeline.cli import main
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir())} if folder.exists() else {}
-
-
-def fails_cleanly(cfg: Path, capsys, *needles: str) -> str:
-    """Run analyse after a good run: exit 2, message has the needles, outputs untouched."""
-    processed = cfg.parent / "data/processed"
-    before = snapshot(processed)
-    code = main(["analyse", "--config", str(cfg), "-q"])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
-    assert snapshot(processed) == before
-    return err
 
 
 @pytest.fixture

@@ -18,17 +18,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import edit_config
+from conftest import edit_config, snapshot
 
 from pipeline import outputs
 from pipeline.cli import main
 from pipeline.config import load_config
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file below `folder` with its sha256."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def run_cli(cfg: Path, *args: str) -> int:
