@@ -88,10 +88,12 @@ def run_id(analysis: Analysis) -> str:
     return digest.hexdigest()[:16]
 
 
-def build_summary(analysis: Analysis, files: dict | None = None) -> dict:
+def build_summary(analysis: Analysis, files: dict | None = None, *,
+                  run: str | None = None) -> dict:
     """The machine-readable result (schema opjord.summary/1).
 
-    `files` records what summary.json belongs with (see `write_processed`).
+    `files` records what summary.json belongs with (see `write_processed`); `run` is the
+    run id when the caller has it already (else `run_id(analysis)`).
     """
     config = analysis.config
     inputs = []
@@ -109,7 +111,7 @@ def build_summary(analysis: Analysis, files: dict | None = None) -> dict:
     inputs.extend(analysis.extra_inputs)  # the land-cover raster, when configured
     return {
         "schema": SCHEMA,
-        "run_id": run_id(analysis),
+        "run_id": run or run_id(analysis),
         "demo": analysis.demo,
         "kommun": config.kommun,
         "kommunkod": config.kommunkod,
@@ -168,13 +170,13 @@ def _sqlite_without_sync() -> Iterator[None]:
         pyogrio.set_gdal_config_options({key: before})
 
 
-def write_gpkg(analysis: Analysis, path: Path) -> dict[str, int]:
+def write_gpkg(analysis: Analysis, path: Path, run: str) -> dict[str, int]:
     """analysis.gpkg: areas, footprints, pieces inside areas, change layers, boundary.
 
     Returns the feature count per layer written.
     """
     with _sqlite_without_sync():
-        _write_gpkg_layers(analysis, path)
+        _write_gpkg_layers(analysis, path, run)
     return {name: info[1] for name, info in _layer_counts(path).items()}
 
 
@@ -183,9 +185,9 @@ def _layer_counts(path: Path) -> dict[str, tuple[str, int]]:
             for name, geom in pyogrio.list_layers(path)}
 
 
-def _write_gpkg_layers(analysis: Analysis, path: Path) -> None:
+def _write_gpkg_layers(analysis: Analysis, path: Path, run: str) -> None:
     _write_layer(analysis.areas, path, "areas",
-                 metadata={GPKG_RUN_ID: run_id(analysis)})
+                 metadata={GPKG_RUN_ID: run})
     _write_layer(analysis.footprints, path, "footprints")
     _write_layer(analysis.pieces, path, "agricultural_in_areas")
     for kind in ("newly_designated", "released", "kept"):
@@ -334,7 +336,7 @@ def _format_sheet(sheet, columns, formats: dict, *, header_row: int) -> None:
     sheet.freeze_panes(header_row + 1, 0)
 
 
-def write_processed(analysis: Analysis, folder: Path) -> list[str]:
+def write_processed(analysis: Analysis, folder: Path, run: str | None = None) -> list[str]:
     """Write summary.json, areas.csv, analysis.gpkg and opjord.xlsx into `folder` (a
     publication's staging folder); return their names.
 
@@ -343,7 +345,8 @@ def write_processed(analysis: Analysis, folder: Path) -> list[str]:
     summary.json, written last, records the sha256 and rows of areas.csv and the feature
     count of every GeoPackage layer.
     """
-    layers = write_gpkg(analysis, folder / GPKG)
+    run = run or run_id(analysis)
+    layers = write_gpkg(analysis, folder / GPKG, run)
     table = areas_table(analysis)
     csv_bytes = table.to_csv(index=False, lineterminator="\n").encode("utf-8")
     (folder / AREAS_CSV).write_bytes(csv_bytes)
@@ -351,7 +354,7 @@ def write_processed(analysis: Analysis, folder: Path) -> list[str]:
     files = {AREAS_CSV: {"sha256": hashlib.sha256(csv_bytes).hexdigest(),
                          "rows": int(len(table))},
              GPKG: {"layers": layers}}
-    summary_text = json.dumps(build_summary(analysis, files), ensure_ascii=False,
+    summary_text = json.dumps(build_summary(analysis, files, run=run), ensure_ascii=False,
                               indent=2) + "\n"
     (folder / SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
     return [SUMMARY, AREAS_CSV, GPKG, XLSX]
@@ -361,6 +364,6 @@ def write_outputs(analysis: Analysis) -> list[Path]:
     """`opjord analyse`: write data/processed on its own, as one publication."""
     folder = analysis.config.output.processed
     with publishing(analysis.config, ["processed"]) as pub:
-        pub.run_ids["processed"] = run_id(analysis)
-        names = write_processed(analysis, pub.stage("processed"))
+        pub.run_ids["processed"] = run = run_id(analysis)
+        names = write_processed(analysis, pub.stage("processed"), run)
     return [folder / n for n in names]

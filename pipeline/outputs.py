@@ -408,7 +408,7 @@ class Publication:
         """
         for folder in self.folders.values():
             path = folder / JOURNAL
-            if path.is_file() and f'"token": "{self.token}"' in path.read_text(encoding="utf-8"):
+            if path.is_file() and _token(path) == self.token:
                 recover(self.folders.values())
                 return
         for folder in self.folders.values():
@@ -428,6 +428,14 @@ def _clash(folder: Path, rel: str, ours: set[str]) -> Path | None:
             return parent
         parent = parent.parent
     return None
+
+
+def _token(path: Path) -> str | None:
+    """The token of the publication a journal belongs to (None when unreadable)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("token")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return None
 
 
 def _nothing_installed(journal: dict) -> bool:

@@ -270,10 +270,6 @@ def status_sv(status: str) -> str:
     return status_label(status) or "–"
 
 
-def goal_sv(goal_met: bool | None) -> str:
-    return goal_text(goal_met, reason=True)
-
-
 def map_columns(processed: Processed) -> list[AreaColumn]:
     """The area columns the map shows: all of them (see `pipeline.results.area_columns`)."""
     summary = processed.summary
@@ -682,7 +678,7 @@ def headline(summary: dict) -> dict:
                   for k in _plan_order(summary)],
         "comparisons": [{"label": plans[k]["label"], "base": plans[base]["label"],
                          "change": fmt.percentage_points(c["share_change_pp"]),
-                         "goal_met": c["goal_met"], "goal": goal_sv(c["goal_met"]),
+                         "goal_met": c["goal_met"], "goal": goal_text(c["goal_met"], reason=True),
                          "newly": fmt.hectares(c.get("newly_designated_ha")),
                          "released": fmt.hectares(c.get("released_ha"))}
                         for k, c in summary["comparisons"].items()],
@@ -711,7 +707,8 @@ def summary_paragraphs(summary: dict) -> list[str]:
     for key, c in summary["comparisons"].items():
         out.append(
             f"Jämfört med {plans[base]['label']} ändras andelen i {plans[key]['label']} med "
-            f"{fmt.percentage_points(c['share_change_pp'])}, så {goal_sv(c['goal_met'])}. "
+            f"{fmt.percentage_points(c['share_change_pp'])}, så "
+            f"{goal_text(c['goal_met'], reason=True)}. "
             f"{plans[key]['label']} pekar ut {fmt.hectares(c.get('newly_designated_ha'))} "
             f"jordbruksmark som inte låg i {plans[base]['label']}s utvecklingsområden "
             f"(nyutpekad), och {fmt.hectares(c.get('released_ha'))} som låg där inte längre "
