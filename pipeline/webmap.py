@@ -57,6 +57,7 @@ from pipeline.results import (
     area_columns,
     farmland_beside,
     goal_text,
+    ratio_trap_short,
     ratio_trap_text,
     read_processed,
     status_label,
@@ -684,8 +685,9 @@ def headline(summary: dict) -> dict:
         "comparisons": [{"label": plans[k]["label"], "base": plans[base]["label"],
                          "change": fmt.percentage_points(c["share_change_pp"]),
                          "goal_met": c["goal_met"], "goal": goal_text(c["goal_met"], reason=True),
-                         "beside": farmland_beside(plans[k], plans[base]),
-                         "caveat": (ratio_trap_text(plans[k], plans[base])
+                         "agricultural": fmt.hectares(plans[k]["agricultural_ha"]),
+                         "base_agricultural": fmt.hectares(plans[base]["agricultural_ha"]),
+                         "caveat": (ratio_trap_short(plans[k], plans[base])
                                     if c.get("ratio_trap") else ""),
                          "newly": fmt.hectares(c.get("newly_designated_ha")),
                          "released": fmt.hectares(c.get("released_ha"))}
