@@ -1,5 +1,12 @@
 """Scenarios: the exact figures of any selection of development areas, from the faces.
 
+Changes to the spec of /tmp/others.md (for the scenario page): none to its keys. Additions
+only: `faces.areas` lists each face's area numbers in ascending order; `faces` also holds the
+faces outside the boundary (`inside` false), which no figure counts; the goal verdict is
+share < baseline share and `ratio_trap` = verdict met and agricultural_ha > the baseline's
+`agricultural_ha` (both from `plans`). The file is written on one line, `run_id` as in
+summary.json. The CSV of a selection: columns `plan,area_id` (docs/scenario.md).
+
 The analysis cuts every plan's areas and the boundary into faces (`overlay.faces`): each
 face lies wholly inside or outside every area. A selection S of areas, measured on the
 agricultural layer of plan P, is then a sum over faces: the faces covered by an area in S
