@@ -435,6 +435,9 @@ def project_xml(config: Config, specs: dict[str, LayerSpec], layers: Iterable[st
     properties = ET.SubElement(root, "properties")
     paths = ET.SubElement(properties, "Paths")
     ET.SubElement(paths, "Absolute", {"type": "bool"}).text = "false"
+    srs = ET.SubElement(properties, "SpatialRefSys")  # QGIS reads projectCrs only with this
+    ET.SubElement(srs, "ProjectionsEnabled", {"type": "int"}).text = "1"
+    ET.SubElement(srs, "ProjectCrs", {"type": "QString"}).text = crs
     if extent is not None:
         canvas = ET.SubElement(root, "mapcanvas", {"name": "theMapCanvas"})
         ET.SubElement(canvas, "units").text = "meters"
