@@ -307,11 +307,16 @@ def write_aliases(path: Path, aliases: dict[str, dict[str, str]]) -> None:
         for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
             db.execute("INSERT OR IGNORE INTO gpkg_extensions VALUES (?, NULL, 'gpkg_schema', "
                        "?, 'read-write')", (table, _SCHEMA_EXTENSION))
+        rows = []
+        for layer, fields in aliases.items():
+            seen: set[str] = set()
+            for column, alias in fields.items():
+                if alias not in seen:  # `name` is unique per table (the QML keeps every one)
+                    seen.add(alias)
+                    rows.append((layer, column, alias, alias))
         db.executemany(
             "INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title) "
-            "VALUES (?, ?, ?, ?)",
-            [(layer, column, alias, alias) for layer, fields in aliases.items()
-             for column, alias in fields.items()])
+            "VALUES (?, ?, ?, ?)", rows)
 
 
 # ---------------------------------------------------------------------------- project
