@@ -231,11 +231,11 @@ def write_gpkg(analysis: Analysis, path: Path, run: str) -> dict[str, int]:
 
     with _sqlite_without_sync():
         _write_gpkg_layers(analysis, path, run)
+        counts = {name: info[1] for name, info in _layer_counts(path).items()}
         specs = qgis_specs(analysis)
         geometry = pyogrio.read_info(path, layer="areas")["geometry_name"]
-        qgis.write_styles(path, [specs[name] for name in specs
-                                 if name in _layer_counts(path)], geometry)
-    return {name: info[1] for name, info in _layer_counts(path).items()}
+        qgis.write_styles(path, [specs[name] for name in specs if name in counts], geometry)
+    return counts
 
 
 def qgis_specs(analysis: Analysis) -> dict:

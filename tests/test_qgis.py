@@ -219,6 +219,24 @@ def test_the_plans_own_attributes_and_the_percent_share_are_on_the_areas_layer(s
     assert "beslut" not in header and "share_pct" not in header
 
 
+def test_a_prefixed_name_that_is_taken_gets_a_number(tmp_path):
+    from conftest import plan_2017
+
+    cfg = make_project(tmp_path)
+    rows = plan_2017()
+    for row in rows:
+        row |= {"plan_name": "egen", "name": "krock", "AREA_HA": 1.5}
+    write_layer(tmp_path / "raw/op2017.gpkg", rows)
+    assert main(["analyse", "--config", str(cfg), "-q"]) == 0
+    gpkg = tmp_path / "data/processed/analysis.gpkg"
+    fields = list(pyogrio.read_info(gpkg, layer="areas")["fields"])
+    assert fields[-6:] == ["omr_id", "namn", "typ", "plan_name", "plan_name_2", "plan_AREA_HA"]
+    areas = gpd.read_file(gpkg, layer="areas")
+    assert set(areas["plan_name"].dropna()) == {"egen"}
+    assert set(areas["plan_name_2"].dropna()) == {"krock"}
+    assert areas["area_ha"].tolist()[:2] == [16.0, 4.0]  # opjord's, not the plan's 1.5
+
+
 def test_layer_descriptions_say_the_figures_are_measured_in_3006(styled, local_crs):
     for folder, crs in ((styled, None), (local_crs, "EPSG:3010")):
         with contextlib.closing(sqlite3.connect(folder / "analysis.gpkg")) as db:
@@ -328,8 +346,15 @@ def open_in_qgis(python: str, folder: Path, png: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_qgis_opens_every_layer_with_its_default_style(qgis_python, styled, tmp_path):
-    seen = open_in_qgis(qgis_python, styled, tmp_path / "opjord.png")
+@pytest.fixture(scope="module")
+def in_qgis(qgis_python, styled, tmp_path_factory) -> tuple[dict, Path]:
+    """What QGIS sees in the styled run, and the PNG it rendered the project to."""
+    png = tmp_path_factory.mktemp("qgis") / "opjord.png"
+    return open_in_qgis(qgis_python, styled, png), png
+
+
+def test_qgis_opens_every_layer_with_its_default_style(in_qgis):
+    seen, _png = in_qgis
     for name in DATA_LAYERS:
         layer = seen["layers"][name]
         assert layer["valid"], name
@@ -353,9 +378,8 @@ def test_qgis_opens_every_layer_with_its_default_style(qgis_python, styled, tmp_
     assert areas["aliases"]["plan_name"] == "name (planens eget fält)"
 
 
-def test_qgis_opens_the_project_grouped_per_plan_and_renders_it(qgis_python, styled, tmp_path):
-    png = tmp_path / "opjord.png"
-    seen = open_in_qgis(qgis_python, styled, png)
+def test_qgis_opens_the_project_grouped_per_plan_and_renders_it(in_qgis):
+    seen, png = in_qgis
     project = seen["project"]
     assert project["read"] and project["crs"] == "EPSG:3006"
     assert all(la["valid"] for la in project["layers"]), project["layers"]
