@@ -66,6 +66,9 @@ log = logging.getLogger(__name__)
 # Words of the warning for areas outside the boundary, which the report looks for.
 OUTSIDE_BOUNDARY = "utanför kommungränsen"
 ROW = "_opjord_row"  # a plan feature's number in its layer (1 = first), kept through cleaning
+# A plan layer's own columns ride along on its areas as "plan_attribute:<column>"; the
+# GeoPackage's areas layer carries them after opjord's columns (`export.gpkg_areas`).
+PLAN_ATTRIBUTE = "plan_attribute:"
 DEMO_MARKER = "DEMODATA.txt"  # a folder holding this file holds synthetic demo data
 
 
@@ -180,13 +183,13 @@ def _read_clean(info: SourceInfo, *, columns: list[str] | None = None,
 
 def read_plan_areas(plan: PlanConfig, info: SourceInfo, warnings: list[Notice] | None = None
                     ) -> tuple[gpd.GeoDataFrame, CleanReport]:
-    """A plan's areas with columns plan, area_id, name, type (strings) and geometry.
+    """A plan's areas with columns plan, area_id, name, type (strings), the layer's own
+    columns (`PLAN_ATTRIBUTE` + name) and geometry.
 
     Warnings about type values taken as a `type_map` key are appended to `warnings`.
     Raises InputError for empty or repeated ids (`plan_areas`).
     """
-    columns = [c for c in (plan.id_column, plan.name_column, plan.type_column) if c]
-    gdf = read_source(info, columns=columns)
+    gdf = read_source(info)  # every column: the plan's own attributes are kept
     gdf[ROW] = np.arange(1, len(gdf) + 1)
     gdf, report = clean_polygons(gdf, info.source, layer=info.layer)
     log.info("Rensade %s: %s", info.source.path.name, report.describe())
@@ -195,7 +198,8 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo, warnings: list[Notice] |
 
 def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[Notice] | None = None
                ) -> gpd.GeoDataFrame:
-    """The clean features of a plan's layer as areas: plan, area_id, name, type, geometry.
+    """The clean features of a plan's layer as areas: plan, area_id, name, type, the
+    layer's own columns as they are (`PLAN_ATTRIBUTE` + column name), geometry.
 
     Every text is in NFC; ids are also stripped of surrounding spaces. A type value that
     differs from a `type_map` key only by case or surrounding spaces is mapped as that
@@ -243,6 +247,8 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[Notice] |
         "area_id": ids,
         "name": canonical(gdf[plan.name_column]).fillna("") if plan.name_column else "",
         "type": types,
+        **{f"{PLAN_ATTRIBUTE}{c}": gdf[c] for c in gdf.columns
+           if c not in (gdf.geometry.name, ROW)},
     }, geometry=gdf.geometry.array, crs=ANALYSIS_CRS).reset_index(drop=True)
     if plan.id_column:
         dupes = out["area_id"][out["area_id"].duplicated()].unique()

@@ -86,6 +86,7 @@ class OutputConfig:
     processed: Path
     maps: Path
     reports: Path
+    crs: str | None = None  # analysis.gpkg's layers in this CRS (None: EPSG:3006, as measured)
 
 
 @dataclass(frozen=True)
@@ -601,12 +602,13 @@ def _plans(table: _Tables, raw: dict[str, Any], top: _Reader,
 
 
 def _output(table: _Tables, raw: dict[str, Any]) -> OutputConfig:
-    """[output] (optional): the folders written, by default beside the config file."""
+    """[output] (optional): the folders written, by default beside the config file, and the
+    CRS of the GeoPackage's layers (`crs`; the figures are measured in EPSG:3006 anyway)."""
     r = table("[output]", raw.get("output", {}), "output")
     return OutputConfig(**{
         name: r.path(name, required=False, must_exist=False)
         or (table.cfg_path.parent / default).resolve()
-        for name, default in OUTPUT_FOLDERS.items()})
+        for name, default in OUTPUT_FOLDERS.items()}, crs=r.crs())
 
 
 def _webmap(table: _Tables, raw: dict[str, Any]) -> WebmapConfig:

@@ -31,15 +31,18 @@ import xlsxwriter
 
 import pipeline
 from pipeline import ANALYSIS_CRS
-from pipeline.analyse import Analysis
+from pipeline.analyse import PLAN_ATTRIBUTE, Analysis
 from pipeline.outputs import publishing
 from pipeline.read import USE_ARROW
 from pipeline.results import (
     AREAS_CSV,
     GPKG,
-    GPKG_LAYERS,
+    GPKG_FIELD_LABELS,
     GPKG_RUN_ID,
+    GPKG_STYLES,
     LANDCOVER_COLUMNS,
+    PLAN_ATTRIBUTE_PREFIX,
+    QGIS_PROJECT,
     SCENARIO,
     SCHEMA,
     SUMMARY,
@@ -48,6 +51,8 @@ from pipeline.results import (
     area_columns,
     demo_note,
     goal_answer,
+    gpkg_description,
+    percent_columns,
     ratio_trap_text,
     status_label,
 )
@@ -145,17 +150,63 @@ def areas_table(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(analysis.areas[[c.name for c in table_columns(analysis)]])
 
 
-def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str, *,
+def gpkg_crs(analysis: Analysis) -> str:
+    """The CRS of analysis.gpkg's layers: `[output] crs`, else EPSG:3006."""
+    return analysis.config.output.crs or ANALYSIS_CRS
+
+
+def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str, *, crs: str = ANALYSIS_CRS,
                  metadata: dict | None = None) -> None:
-    gdf = gdf.copy()
+    """One layer (geometries reprojected to `crs` when it is not EPSG:3006). A new file is
+    a GeoPackage 1.2, which QGIS with an older GDAL (3.6) reads without a warning."""
+    gdf = gdf.copy() if crs == ANALYSIS_CRS else gdf.to_crs(crs)
     for col in gdf.columns:
         if col != gdf.geometry.name and gdf[col].dtype == object:
             gdf[col] = gdf[col].astype("string")
     pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", promote_to_multi=True,
                             geometry_type="MultiPolygon",
-                            layer_options={"DESCRIPTION": GPKG_LAYERS[layer]},
+                            layer_options={"DESCRIPTION": gpkg_description(layer, crs)},
+                            dataset_options=None if path.exists() else {"VERSION": "1.2"},
                             layer_metadata=metadata,
                             append=path.exists(), use_arrow=USE_ARROW)
+
+
+def gpkg_areas(analysis: Analysis) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """The GeoPackage's areas layer and its Swedish field aliases.
+
+    opjord's columns first (those of areas.csv, `matched_area_id`, a `<share>_pct` twin in
+    per cent after each share), then the plan layers' own columns as they are in the data.
+    A plan column whose name is one of the layer's fields (case ignored, as SQLite does)
+    gets the prefix `plan_` (then `_2`, `_3`, … if that is taken too); a column of the same
+    name in two plans' layers is one field (empty for the other plan's areas).
+    """
+    areas = analysis.areas
+    own = [c for c in areas.columns if c.startswith(PLAN_ATTRIBUTE)]
+    columns = table_columns(analysis)
+    percent = {c.name: p for c, p in zip([c for c in columns if c.kind == "share"],
+                                         percent_columns(columns), strict=True)}
+    out: dict[str, pd.Series] = {}
+    for col in areas.columns:
+        if col in own or col == areas.geometry.name:
+            continue
+        out[col] = areas[col]
+        if col in percent:
+            out[percent[col].name] = pd.to_numeric(areas[col]) * 100.0
+    aliases = {c: GPKG_FIELD_LABELS[c] for c in out if c in GPKG_FIELD_LABELS}
+    aliases |= {c.name: c.label for c in [*columns, *percent.values()] if c.name in out}
+    used = {c.casefold() for c in out} | {"fid", "geom", "geometry"}
+    for col in own:
+        name = final = col[len(PLAN_ATTRIBUTE):]
+        n = 1
+        while final.casefold() in used:
+            final = PLAN_ATTRIBUTE_PREFIX + name + (f"_{n}" if n > 1 else "")
+            n += 1
+        used.add(final.casefold())
+        out[final] = areas[col]
+        if final != name:
+            aliases[final] = f"{name} (planens eget fält)"
+    gdf = gpd.GeoDataFrame(out, geometry=areas.geometry.array, crs=areas.crs)
+    return gdf, {c: aliases[c] for c in out if c in aliases}
 
 
 @contextlib.contextmanager
@@ -175,34 +226,86 @@ def _sqlite_without_sync() -> Iterator[None]:
 
 
 def write_gpkg(analysis: Analysis, path: Path, run: str) -> dict[str, int]:
-    """analysis.gpkg: areas, footprints, pieces inside areas, change layers, boundary.
+    """analysis.gpkg: areas, footprints, pieces inside areas, change layers, boundary, and
+    their QGIS styles and Swedish aliases (`pipeline.qgis.write_styles`).
 
-    Returns the feature count per layer written.
+    Returns the feature count per data layer written (the styles table is not counted).
     """
+    from pipeline import qgis
+
     with _sqlite_without_sync():
         _write_gpkg_layers(analysis, path, run)
-    return {name: info[1] for name, info in _layer_counts(path).items()}
+        counts = {name: info[1] for name, info in _layer_counts(path).items()}
+        specs = qgis_specs(analysis)
+        geometry = pyogrio.read_info(path, layer="areas")["geometry_name"]
+        qgis.write_styles(path, [specs[name] for name in specs if name in counts], geometry)
+    return counts
 
 
-def _layer_counts(path: Path) -> dict[str, tuple[str, int]]:
-    return {name: (str(geom), int(pyogrio.read_info(path, layer=name)["features"]))
-            for name, geom in pyogrio.list_layers(path)}
+def qgis_specs(analysis: Analysis) -> dict:
+    """Each GeoPackage layer's QGIS look and aliases (`pipeline.qgis.layer_specs`)."""
+    from pipeline import qgis
+
+    config = analysis.config
+    return qgis.layer_specs({p.key: p.label for p in config.plans}, config.baseline.key,
+                            analysis.classes, gpkg_aliases(analysis))
 
 
-def _write_gpkg_layers(analysis: Analysis, path: Path, run: str) -> None:
-    _write_layer(analysis.areas, path, "areas",
-                 metadata={GPKG_RUN_ID: run})
-    _write_layer(analysis.footprints, path, "footprints")
-    _write_layer(analysis.pieces, path, "agricultural_in_areas")
+def _frames(analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
+    """The GeoPackage's layers after `areas`, in EPSG:3006."""
+    frames = {"footprints": analysis.footprints, "agricultural_in_areas": analysis.pieces}
     for kind in ("newly_designated", "released", "kept"):
         part = analysis.changes
         if "change" in part.columns:
             part = part[part["change"] == kind]
-        _write_layer(gpd.GeoDataFrame(part, crs=ANALYSIS_CRS), path, kind)
+        frames[kind] = gpd.GeoDataFrame(part, crs=ANALYSIS_CRS)
     if analysis.boundary is not None:
-        _write_layer(gpd.GeoDataFrame({"kommun": [analysis.config.kommun]},
-                                      geometry=[analysis.boundary], crs=ANALYSIS_CRS),
-                     path, "boundary")
+        frames["boundary"] = gpd.GeoDataFrame({"kommun": [analysis.config.kommun]},
+                                              geometry=[analysis.boundary], crs=ANALYSIS_CRS)
+    return frames
+
+
+def gpkg_aliases(analysis: Analysis) -> dict[str, dict[str, str]]:
+    """The Swedish alias of every GeoPackage field that has one, per layer."""
+    aliases = {"areas": gpkg_areas(analysis)[1]}
+    for name, gdf in _frames(analysis).items():
+        aliases[name] = {c: GPKG_FIELD_LABELS[c] for c in gdf.columns if c in GPKG_FIELD_LABELS}
+    return aliases
+
+
+def _layer_counts(path: Path) -> dict[str, tuple[str, int]]:
+    return {name: (str(geom), int(pyogrio.read_info(path, layer=name)["features"]))
+            for name, geom in pyogrio.list_layers(path) if name != GPKG_STYLES}
+
+
+def _write_gpkg_layers(analysis: Analysis, path: Path, run: str) -> None:
+    crs = gpkg_crs(analysis)
+    _write_layer(gpkg_areas(analysis)[0], path, "areas", crs=crs, metadata={GPKG_RUN_ID: run})
+    for name, gdf in _frames(analysis).items():
+        _write_layer(gdf, path, name, crs=crs)
+
+
+def write_qgis_project(analysis: Analysis, folder: Path, layers: dict[str, int]) -> None:
+    """opjord.qgs beside analysis.gpkg (`pipeline.qgis.project_xml`), first view on the
+    areas and the boundary."""
+    from pipeline import qgis
+
+    config = analysis.config
+    path = folder / GPKG
+    bounds = [pyogrio.read_info(path, layer=name)["total_bounds"]
+              for name in ("areas", "boundary") if layers.get(name)]
+    extent = None
+    if bounds:
+        box = np.array(bounds, dtype=float)
+        xmin, ymin = box[:, 0].min(), box[:, 1].min()
+        xmax, ymax = box[:, 2].max(), box[:, 3].max()
+        pad = 0.05 * max(xmax - xmin, ymax - ymin, 100.0)
+        extent = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+    text = qgis.project_xml(config, qgis_specs(analysis), layers,
+                            plans={p.key: p.label for p in config.plans},
+                            baseline=config.baseline.key, gpkg=GPKG, crs=gpkg_crs(analysis),
+                            extent=extent)
+    (folder / QGIS_PROJECT).write_text(text, encoding="utf-8", newline="\n")
 
 
 SUMMARY_SHEET = "Sammanfattning"
@@ -377,8 +480,8 @@ def scenario_data(analysis: Analysis, run: str) -> dict:
 
 
 def write_processed(analysis: Analysis, folder: Path, run: str | None = None) -> list[str]:
-    """Write summary.json, areas.csv, analysis.gpkg, opjord.xlsx and scenario.json into
-    `folder` (a publication's staging folder); return their names.
+    """Write summary.json, areas.csv, analysis.gpkg, opjord.qgs, opjord.xlsx and scenario.json
+    into `folder` (a publication's staging folder); return their names.
 
     The GeoPackage, the CSV and the workbook's plan sheets need only the layers, so they
     are written while the municipal total may still be computing (`Analysis.figures`).
@@ -387,6 +490,7 @@ def write_processed(analysis: Analysis, folder: Path, run: str | None = None) ->
     """
     run = run or run_id(analysis)
     layers = write_gpkg(analysis, folder / GPKG, run)
+    write_qgis_project(analysis, folder, layers)
     table = areas_table(analysis)
     csv_bytes = table.to_csv(index=False, lineterminator="\n").encode("utf-8")
     (folder / AREAS_CSV).write_bytes(csv_bytes)
@@ -401,7 +505,7 @@ def write_processed(analysis: Analysis, folder: Path, run: str | None = None) ->
     summary_text = json.dumps(build_summary(analysis, files, run=run), ensure_ascii=False,
                               indent=2) + "\n"
     (folder / SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
-    return [SUMMARY, AREAS_CSV, GPKG, XLSX, SCENARIO]
+    return [SUMMARY, AREAS_CSV, GPKG, QGIS_PROJECT, XLSX, SCENARIO]
 
 
 def write_outputs(analysis: Analysis) -> list[Path]:

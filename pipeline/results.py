@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the texts and columns load without pandas; the reader impor
 SCHEMA = "opjord.summary/1"
 SUMMARY, AREAS_CSV, GPKG, XLSX = "summary.json", "areas.csv", "analysis.gpkg", "opjord.xlsx"
 SCENARIO = "scenario.json"  # the faces for scenarios (`pipeline.scenario`)
+QGIS_PROJECT = "opjord.qgs"  # a QGIS project beside analysis.gpkg: its layers, styled, per plan
 # Layers of analysis.gpkg: name -> Swedish description shown in QGIS' layer properties.
 GPKG_LAYERS = {
     "areas": "Utvecklingsområden per plan med areal, jordbruksmark, andel och status",
@@ -45,6 +46,31 @@ GPKG_LAYERS = {
     "boundary": "Kommungräns",
 }
 GPKG_RUN_ID = "OPJORD_RUN_ID"  # metadata item of analysis.gpkg's `areas` layer
+GPKG_STYLES = "layer_styles"  # the table of QGIS styles in analysis.gpkg (not a data layer)
+# A plan attribute whose name is one of opjord's fields (case ignored, as in SQLite) gets this.
+PLAN_ATTRIBUTE_PREFIX = "plan_"
+
+
+def gpkg_description(layer: str, crs: str) -> str:
+    """A layer's description in analysis.gpkg (gpkg_contents): what it holds, and that its
+    areas are measured in EPSG:3006 whatever CRS the layer is stored in."""
+    where = ("" if crs == "EPSG:3006" else
+             f"; geometrierna är omprojicerade till {crs} för visning")
+    return (f"{GPKG_LAYERS[layer]}. Alla arealer och andelar är mätta i EPSG:3006 "
+            f"(SWEREF 99 TM){where}.")
+
+
+# Swedish field aliases of analysis.gpkg's fields that are not area columns (QGIS shows them).
+GPKG_FIELD_LABELS = {
+    "plan": "Plan",
+    "matched_area_id": "Matchat område-id i jämförelseplanen",
+    "development_area_ha": "Utvecklingsområden (ha)",
+    "class": "Klass",
+    "area_ha": "Areal (ha)",
+    "baseline": "Jämförelseplan",
+    "change": "Förändring",
+    "kommun": "Kommun",
+}
 AREA_TEXT_COLUMNS = ("plan", "area_id", "name", "type", "status")
 
 # ---------------------------------------------------------------------------- area columns
@@ -123,6 +149,13 @@ def area_columns(classes: tuple[str, ...] | list[str], *, landcover: bool,
         *DERIVED_AREA_COLUMNS,
         *(LANDCOVER_COLUMNS if landcover else ()),
     ]
+
+
+def percent_columns(columns: list[AreaColumn]) -> list[AreaColumn]:
+    """A percent twin (`<name>_pct`, 0–100) of every share column: analysis.gpkg's areas
+    layer carries them for QGIS labels and filters."""
+    return [AreaColumn(f"{c.name}_pct", f"{c.label} (%)", "percent",
+                       f"100 × {c.name} (0–100)") for c in columns if c.kind == "share"]
 
 
 def add_derived_columns(areas: pd.DataFrame) -> pd.DataFrame:
@@ -267,14 +300,16 @@ class Processed:
         return self.summary["run_id"]
 
     def layer(self, name: str) -> gpd.GeoDataFrame | None:
-        """A layer of analysis.gpkg (EPSG:3006), or None when the run wrote none."""
+        """A layer of analysis.gpkg in EPSG:3006 (also when `[output] crs` stored it in
+        another CRS), or None when the run wrote none."""
         import geopandas as gpd
         import pyogrio
 
         if name not in self.summary["files"][GPKG]["layers"]:
             return None
         try:
-            return gpd.read_file(self.gpkg, layer=name, engine="pyogrio")
+            gdf = gpd.read_file(self.gpkg, layer=name, engine="pyogrio")
+            return gdf if gdf.crs is None or gdf.crs == "EPSG:3006" else gdf.to_crs("EPSG:3006")
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise InputError(f"{self.gpkg}: lagret {name!r} kan inte läsas ({exc}); filen är "
                              f"skadad. {_RERUN}") from exc
@@ -388,7 +423,7 @@ def _check_gpkg(path: Path, summary: dict) -> None:
         run = (pyogrio.read_info(path, layer="areas").get("layer_metadata") or {}).get(
             GPKG_RUN_ID)
         counts = {name: int(pyogrio.read_info(path, layer=name)["features"])
-                  for name, _ in pyogrio.list_layers(path)}
+                  for name, _ in pyogrio.list_layers(path) if name != GPKG_STYLES}
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputError(f"{path}: kan inte läsas ({exc}); filen är skadad. {_RERUN}") from exc
     if run != summary["run_id"] or counts != summary["files"][GPKG]["layers"]:

@@ -228,7 +228,7 @@ KNOWN_KEYS = {
                            "okand = 1 }"), AGRICULTURAL),
     "[landcover]": ((None, '[landcover]\npath = "raw/nmd.tif"\nokand = 1'),
                     {"path", "agricultural_codes", "nodata", "crs", "exclude_nodata"}),
-    "[output]": ((None, "[output]\nokand = 1"), {"processed", "maps", "reports"}),
+    "[output]": ((None, "[output]\nokand = 1"), {"processed", "maps", "reports", "crs"}),
     "[webmap]": ((None, "[webmap]\nokand = 1"),
                  {"basemap", "tile_url", "attribution", "simplify_tolerance_m",
                   "context_buffer_m"}),

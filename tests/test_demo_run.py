@@ -121,7 +121,7 @@ def test_outputs_open_for_planners(demo_project):
     out = demo_project / "data/processed"
     layers = {name for name, _ in __import__("pyogrio").list_layers(out / "analysis.gpkg")}
     assert layers == {"areas", "footprints", "agricultural_in_areas", "newly_designated",
-                      "released", "kept", "boundary"}
+                      "released", "kept", "boundary", "layer_styles"}
     with pd.ExcelFile(out / "opjord.xlsx") as xlsx:
         check_workbook(xlsx, _summary(demo_project))
     # one row per block and plan (pieces cut by several faces are joined again), and the

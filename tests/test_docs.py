@@ -294,12 +294,17 @@ def test_outputs_md_lists_every_column_layer_and_field(full_run):
     found["analysis.gpkg"] = set(layers)
     source_attributes = set(pyogrio.read_info(config.agricultural_land.path,
                                               layer="jordbruksblock")["fields"])
+    plan_attributes = set().union(*(pyogrio.read_info(p.source.path)["fields"]
+                                    for p in config.plans))
     changes = "analysis.gpkg newly_designated released kept"
     for layer in layers:
         fields = {_with_placeholders(str(f), plans, slugs)
                   for f in pyogrio.read_info(out / "analysis.gpkg", layer=layer)["fields"]}
         if fields & source_attributes:
             fields = (fields - source_attributes) | {"<source attributes>"}
+        if layer == "areas":
+            assert plan_attributes <= fields, "the plans' own columns are on the areas layer"
+            fields = (fields - plan_attributes) | {"<plan attributes>"}
         section = changes if layer in changes.split()[1:] else f"analysis.gpkg {layer}"
         assert found.setdefault(section, fields) == fields, f"{layer} differs from its kind"
     with pd.ExcelFile(out / "opjord.xlsx") as xlsx:
