@@ -172,6 +172,9 @@ def test_config_md_full_example_loads_and_uses_every_key(tmp_path):
             used.setdefault(table, set()).update(item)
             if table == "plans" and "agricultural_land" in item:
                 used["agricultural_land"].update(item["agricultural_land"])
+            if table == "publication":
+                for credit in item.get("credits", []):
+                    used.setdefault("publication.credits", set()).update(credit)
     assert differences(used, _KEYS, missing="not in the full example",
                        extra="in the example but not accepted") == []
 
