@@ -135,7 +135,7 @@ class PublicationConfig:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    kommun: str
+    kommun: str | None  # None: the outputs say "kommunen"
     kommunkod: str | None
     agricultural_land: AgriculturalSource
     plans: tuple[PlanConfig, ...]
@@ -199,7 +199,6 @@ _KEYS: dict[str, set[str]] = {
     "publication.credits": _field_names(CreditConfig),
 }
 
-DEFAULT_KOMMUN = "Norrköping"
 # [output] folders when not given, relative to the config file's folder.
 OUTPUT_FOLDERS = {"processed": "data/processed", "maps": "maps", "reports": "reports"}
 
@@ -461,10 +460,11 @@ def _read_toml(cfg_path: Path) -> dict[str, Any]:
         raise InputError(toml_problem(cfg_path, text, exc)) from None
 
 
-def _project(table: _Tables, raw: dict[str, Any]) -> tuple[str, str | None]:
-    """[project]: kommun and kommunkod."""
+def _project(table: _Tables, raw: dict[str, Any]) -> tuple[str | None, str | None]:
+    """[project]: kommun and kommunkod (both optional)."""
     r = table("[project]", raw.get("project", {}), "project")
-    return nfc(r.get("kommun", str, DEFAULT_KOMMUN)), r.get("kommunkod", str)
+    kommun = r.get("kommun", str)
+    return (None if kommun is None else nfc(kommun)), r.get("kommunkod", str)
 
 
 def _vector(r: _Reader, role: str) -> VectorSource | None:

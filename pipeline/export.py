@@ -293,7 +293,7 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
     """
     config = analysis.config
     headers = {c.name: c.label for c in table_columns(analysis)}
-    note = (demo_note(config.kommun or "kommunen") if analysis.demo
+    note = (demo_note(config.kommun) if analysis.demo
             else f"Källa: opjord, se bladet {SOURCES_SHEET} och summary.json för indata och "
                  "versioner.")
     # Text from the data is written as text: never a formula, link or number in Excel.

@@ -40,6 +40,28 @@ class Credit:
         return f"{self.source}: {self.text}"
 
 
+@dataclass(frozen=True)
+class Publication:
+    """What the outputs say about who publishes them (`publication(config)`): `goal` None is
+    the report's general wording, `goal_source` and `goal_id` None leave them out, `contact`
+    is `contact_lines`."""
+
+    publisher: str
+    goal: str | None
+    goal_id: str | None
+    goal_source: str | None
+    contact: tuple[tuple[str, str, str | None], ...]
+    credits: tuple[Credit, ...]
+
+
+def publication(config: Config) -> Publication:
+    """The publisher, the goal, the contact and the credits of this config."""
+    pub = config.publication
+    return Publication(publisher=publisher(config), goal=pub.goal, goal_id=pub.goal_id,
+                       goal_source=pub.goal_source, contact=tuple(contact_lines(config)),
+                       credits=tuple(credits(config)))
+
+
 def publisher(config: Config) -> str:
     """Who publishes: `[publication] publisher`, else "<kommun>s kommun", else "kommunen"."""
     if config.publication.publisher:

@@ -186,7 +186,7 @@ def test_a_minimal_config_gets_the_documented_defaults(tmp_path):
     cfg = tmp_path / "opjord.toml"
     cfg.write_text(MINIMAL + '\n[landcover]\npath = "raw/nmd.tif"\n', encoding="utf-8")
     config = load_config(cfg, inputs_must_exist=False)
-    assert (config.kommun, config.kommunkod, config.boundary) == ("Norrköping", None, None)
+    assert (config.kommun, config.kommunkod, config.boundary) == (None, None, None)
     agri = config.agricultural_land
     assert (agri.path, agri.layer, agri.crs, agri.class_column, agri.classes) == (
         tmp_path / "raw/blocks.gpkg", None, None, "agoslag", ("Åker", "Bete"))
