@@ -148,17 +148,20 @@ def _existing(path: Path) -> Path | None:
 
 def cmd_validate(config: Config, args: argparse.Namespace) -> Outcome:
     """Check every input and the output folders and say what was found; write nothing."""
-    from pipeline.analyse import describe_sources
+    from pipeline.analyse import validate_inputs
 
     check_output_folders(config)
-    for line in describe_sources(config):
+    lines, warnings = validate_inputs(config)
+    for line in lines:
         print(line)
     if config.landcover is not None:
         from pipeline.landcover_text import describe_raster
         from pipeline.zonal import inspect_raster
 
         print(describe_raster(inspect_raster(config.landcover, read_pixels=True)))
-    print("Indata ser bra ut: inga fel hittades.")
+    print("Indata ser bra ut: inga fel hittades"
+          + (f"; {fmt.number(len(warnings), 0)} varning{'ar' if len(warnings) > 1 else ''} "
+             "ovan (samma som `opjord run` ger)." if warnings else "."))
     return Outcome()
 
 

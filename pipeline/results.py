@@ -139,6 +139,7 @@ WARNING_CODES = {  # code -> what it means (summary.json `warnings[].code`)
                       "surrounding spaces",
     "type_variants": "type values mapped as a type_map key though they differ from it by case "
                      "or surrounding spaces",
+    "type_map_unused": "type_map keys that no area of the plan has as its type",
     "formula_like_text": "ids, names or types that a spreadsheet could take for a formula",
     "landcover": "a remark on the land-cover raster (nodata in the areas, codes never found, …)",
 }
