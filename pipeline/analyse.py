@@ -22,8 +22,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from pipeline import ANALYSIS_CRS, fmt
-from pipeline.clean import CleanReport, clean_polygons, polygonal
-from pipeline.config import AgriculturalSource, Config, PlanConfig, VectorSource
+from pipeline.clean import FID, CleanReport, clean_polygons, names_listing, polygonal
+from pipeline.config import AgriculturalSource, Config, PlanConfig
 from pipeline.errors import InputError, Problems
 from pipeline.indicators import (
     M2_PER_HA,
@@ -175,7 +175,7 @@ def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
 
 def _read_clean(info: SourceInfo, *, columns: list[str] | None = None,
                 mask: BaseGeometry | None = None) -> tuple[gpd.GeoDataFrame, CleanReport]:
-    gdf = read_source(info, columns=columns, mask=mask)
+    gdf = read_source(info, columns=columns, mask=mask, fid=True)
     gdf, report = clean_polygons(gdf, info.source, layer=info.layer)
     log.info("Rensade %s: %s", info.source.path.name, report.describe())
     return gdf, report
@@ -189,9 +189,10 @@ def read_plan_areas(plan: PlanConfig, info: SourceInfo, warnings: list[Notice] |
     Warnings about type values taken as a `type_map` key are appended to `warnings`.
     Raises InputError for empty or repeated ids (`plan_areas`).
     """
-    gdf = read_source(info)  # every column: the plan's own attributes are kept
+    # every column (the plan's own attributes are kept) and the FID (for messages)
+    gdf = read_source(info, fid=True)
     gdf[ROW] = np.arange(1, len(gdf) + 1)
-    gdf, report = clean_polygons(gdf, info.source, layer=info.layer)
+    gdf, report = clean_polygons(gdf, info.source, layer=info.layer, id_column=plan.id_column)
     log.info("Rensade %s: %s", info.source.path.name, report.describe())
     return plan_areas(plan, gdf, warnings), report
 
@@ -232,6 +233,16 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[Notice] |
         known = canonical(raw_types, plan.type_map).fillna("")
         types = pd.Series([plan.type_map.get(t, t) for t in known], index=gdf.index,
                           dtype="string")
+        unused = [k for k in plan.type_map if k not in set(known)]
+        if unused:
+            present = sorted(set(known) - {""})
+            _warn(warnings, "type_map_unused",
+                  f"Plan {plan.key} ({plan.label}), {plan.source.path.name} kolumn "
+                  f"{plan.type_column!r}: `type_map` har nycklar som inget område har som typ "
+                  f"({', '.join(repr(k) for k in unused)}), så de översätter ingenting. Typer i "
+                  f"data: {names_listing([repr(t) for t in present]) or 'inga'}. Åtgärd: rätta "
+                  "nyckelns stavning efter data, eller ta bort den ur `type_map`.",
+                  plan=plan.key, keys=unused)
         found = variants(raw_types, plan.type_map, geoms)
         if found:
             _warn(warnings, "type_variants", variant_warning(
@@ -248,7 +259,7 @@ def plan_areas(plan: PlanConfig, gdf: gpd.GeoDataFrame, warnings: list[Notice] |
         "name": canonical(gdf[plan.name_column]).fillna("") if plan.name_column else "",
         "type": types,
         **{f"{PLAN_ATTRIBUTE}{c}": gdf[c] for c in gdf.columns
-           if c not in (gdf.geometry.name, ROW)},
+           if c not in (gdf.geometry.name, ROW, FID)},
     }, geometry=gdf.geometry.array, crs=ANALYSIS_CRS).reset_index(drop=True)
     if plan.id_column:
         dupes = out["area_id"][out["area_id"].duplicated()].unique()
@@ -421,12 +432,13 @@ class Inputs:
     warnings: list[Notice] = field(default_factory=list)
 
 
-def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> Inputs:
+def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None, *,
+                whole_layers: bool = False) -> Inputs:
     """Read and clean every vector input of the config (no overlay, writes nothing).
 
     `infos` from `inspect_inputs` skips inspecting again. With a boundary, farmland is
     read through the spatial index: only features meeting the boundary or an area's
-    envelope.
+    envelope (`whole_layers`: every feature, as `opjord validate` reads them).
     Raises InputError for an empty boundary, an agricultural layer without features, a
     configured class that never occurs, or empty or repeated ids. A plan without areas
     gives a warning, and so do class and type values counted as a configured class or
@@ -458,7 +470,7 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None) -> I
     # the municipality (for its total) or an area's envelope (per-area figures are not
     # clipped). Without one, |F| needs the whole layer.
     mask = None
-    if boundary is not None:
+    if boundary is not None and not whole_layers:
         envelopes = [shapely.envelope(a.geometry.array.to_numpy()) for a in areas_by_plan.values()]
         mask = shapely.union_all(np.concatenate([[boundary], *envelopes]))
     farmland: dict[str, gpd.GeoDataFrame] = {}
@@ -602,11 +614,9 @@ def _measure_plan(plan: PlanConfig, areas: gpd.GeoDataFrame, status: pd.DataFram
     fp = cut.footprint[plan.key]
     outside_m2 = float(f.area_m2[cut.in_plan[plan.key] & ~f.inside].sum())
     if outside_m2 > 0:
-        _warn(warnings, "areas_outside_boundary",
-              f"Plan {plan.key} ({plan.label}): {fmt.hectares(outside_m2 / M2_PER_HA, 2)} av "
-              f"planens utvecklingsområden ligger {OUTSIDE_BOUNDARY}; de räknas inte i planens "
-              "totalsiffror men ingår i siffrorna per område.", plan=plan.key,
-              outside_ha=outside_m2 / M2_PER_HA)
+        numbers = np.unique(f.region[mine & ~f.inside[f.face]] - cut.offset[plan.key])
+        notice = outside_boundary_notice(plan, outside_m2, areas["area_id"].to_numpy()[numbers])
+        _warn(warnings, notice.code, notice.message, **notice.figures)
     in_fp = fp[clipped.region]
     frame = areas.copy()
     frame["area_ha"] = shapely.area(areas.geometry.array.to_numpy()) / M2_PER_HA
@@ -644,6 +654,32 @@ class _Overlay:
     change_m2: dict[str, dict[str, float]]  # per later plan and change kind
     change_frames: list[gpd.GeoDataFrame]
     table: FaceTable
+
+
+def outside_boundary_notice(plan: PlanConfig, outside_m2: float, area_ids) -> Notice:
+    """The warning for a plan's areas (ids `area_ids`) that reach outside the boundary by
+    `outside_m2` m² in all (overlaps counted once)."""
+    return Notice("areas_outside_boundary",
+                  f"Plan {plan.key} ({plan.label}): {fmt.hectares(outside_m2 / M2_PER_HA, 2)} "
+                  f"av planens utvecklingsområden ligger {OUTSIDE_BOUNDARY}; de räknas inte i "
+                  "planens totalsiffror men ingår i siffrorna per område. Områden som når "
+                  f"utanför: {names_listing([str(i) for i in area_ids])}.",
+                  {"plan": plan.key, "outside_ha": outside_m2 / M2_PER_HA})
+
+
+def outside_boundary(plan: PlanConfig, areas: gpd.GeoDataFrame,
+                     boundary: BaseGeometry | None) -> Notice | None:
+    """The same warning as the analysis gives (`outside_boundary_notice`), measured on the
+    areas alone: |union of the areas minus M| and the areas with a part outside M; None
+    without a boundary or when every area lies inside it."""
+    if boundary is None or areas.empty:
+        return None
+    geoms = areas.geometry.array.to_numpy()
+    outside = shapely.area(shapely.difference(geoms, boundary)) > 0
+    if not outside.any():
+        return None
+    outside_m2 = shapely.area(shapely.difference(union(geoms[outside]), boundary))
+    return outside_boundary_notice(plan, float(outside_m2), areas["area_id"].to_numpy()[outside])
 
 
 def _with_classes(coverage: Coverage, classes: tuple[str, ...]) -> Coverage:
@@ -812,29 +848,25 @@ def _figures(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame], done: _
                    notices=notices)
 
 
-def describe_sources(config: Config) -> list[str]:
-    """One line per source for `opjord validate`: features, CRS, repairs (reads everything).
-
-    Class values, ids and type values are checked as the analysis checks them: the same
-    InputErrors, and the same warnings (logged).
-    """
-    infos = inspect_inputs(config)
+def validate_inputs(config: Config) -> tuple[list[str], list[Notice]]:
+    """`opjord validate`: read and clean every input as the analysis does (`read_inputs`:
+    the same InputErrors and the same warnings, though every feature of the agricultural
+    layers is read), and check what the analysis would warn about later (areas outside the
+    boundary). Returns one line per source (features, CRS,
+    repairs with the features named) and every warning (already logged)."""
+    inputs = read_inputs(config, whole_layers=True)
+    warnings = list(inputs.warnings)
+    for plan in config.plans:
+        notice = outside_boundary(plan, inputs.areas_by_plan[plan.key], inputs.boundary)
+        if notice is not None:
+            _warn(warnings, notice.code, notice.message, **notice.figures)
     lines = []
-    sources: list[VectorSource] = config.vector_sources()
-    plans = {plan.source.role: plan for plan in config.plans}
-    for source in sources:
-        info = infos[source.role]
-        gdf = read_source(info)
-        gdf[ROW] = np.arange(1, len(gdf) + 1)
-        clean, report = clean_polygons(gdf, source, layer=info.layer)
-        if isinstance(source, AgriculturalSource):
-            check_class_values(info, gdf[source.class_column])
-            if (notice := class_variant_warning(source, clean)) is not None:
-                _warn(None, notice.code, notice.message)
-        if source.role in plans:
-            plan_areas(plans[source.role], clean)  # ids and type values, as the analysis
+    for source in config.vector_sources():
+        info = inputs.infos[source.role]
         lines.append(f"{role_label(source.role, config)}: {source.path} (skikt {info.layer}, "
                      f"{info.driver}, {info.source_crs or info.crs}"
                      + (" enligt konfigurationen" if source.crs else "")
-                     + f") – {fmt.number(info.features, 0)} objekt lästa, {report.describe()}")
-    return lines
+                     + f") – {fmt.number(info.features, 0)} objekt i skiktet, "
+                     f"{fmt.number(inputs.cleaning[source.role].features_read, 0)} objekt lästa, "
+                     f"{inputs.cleaning[source.role].describe()}")
+    return lines, warnings

@@ -7,10 +7,11 @@ summary.json records.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from pipeline import fmt
@@ -23,6 +24,11 @@ log = logging.getLogger(__name__)
 # A generous box around Sweden in EPSG:3006 (m). Coordinates outside it after
 # reprojection almost always mean a wrong or missing CRS label.
 SWEDEN_3006 = (200_000.0, 6_050_000.0, 1_000_000.0, 7_750_000.0)
+
+# A feature's FID in its layer (what QGIS shows as its id), kept by `read_source(fid=True)`
+# through reading so that cleaning can name the features it repairs or drops.
+FID = "_opjord_fid"
+NAMES_SHOWN = 10  # features named in a message; the rest are counted
 
 _POLYGONAL = np.array(["Polygon", "MultiPolygon"])
 _NON_POLYGONAL = {"Point", "MultiPoint", "LineString", "MultiLineString", "LinearRing"}
@@ -39,13 +45,20 @@ class CleanReport:
     z_dropped: int = 0  # features whose Z (or M) values were dropped
     non_polygonal_parts_dropped: int = 0  # features of a collection that lost point/line parts
     features_kept: int = 0
+    # The features repaired and dropped, by name (`feature_names`): for messages only.
+    repaired_names: tuple[str, ...] = field(default=(), repr=False)
+    dropped_names: tuple[str, ...] = field(default=(), repr=False)
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        """The counts (summary.json `inputs[].cleaning`)."""
+        out = asdict(self)
+        del out["repaired_names"], out["dropped_names"]
+        return out
 
     def describe(self) -> str:
         """One Swedish line for the CLI, e.g. '5 123 behållna; 2 lagade (make_valid), 1 tomt
-        borttaget' (numbers through `fmt`)."""
+        borttaget; lagade: U-003 (fid 3), fid 7; borttagna: fid 9' (numbers through `fmt`;
+        at most `NAMES_SHOWN` names of each kind, then how many more)."""
         notes = [_count(v, one, many) for v, one, many in (
             (self.repaired, "lagat (make_valid)", "lagade (make_valid)"),
             (self.null_dropped, "utan geometri borttaget", "utan geometri borttagna"),
@@ -53,8 +66,35 @@ class CleanReport:
             (self.z_dropped, "med Z-värden borttagna", "med Z-värden borttagna"),
             (self.non_polygonal_parts_dropped, "med punkt-/linjedelar bortklippta",
              "med punkt-/linjedelar bortklippta")) if v]
+        named = [f"{what}: {names_listing(names)}" for what, names in (
+            ("lagade", self.repaired_names), ("borttagna", self.dropped_names)) if names]
         return (_count(self.features_kept, "behållet", "behållna")
-                + (f"; {', '.join(notes)}" if notes else ""))
+                + (f"; {', '.join(notes)}" if notes else "")
+                + "".join(f"; {n}" for n in named))
+
+
+def names_listing(names: list[str] | tuple[str, ...], shown: int = NAMES_SHOWN) -> str:
+    """The first `shown` names, then how many more: "fid 3, fid 9 och 4 till"."""
+    first = ", ".join(names[:shown])
+    rest = len(names) - shown
+    return first if rest <= 0 else f"{first} och {fmt.number(rest, 0)} till"
+
+
+def feature_names(gdf: gpd.GeoDataFrame, which: np.ndarray, id_column: str | None = None
+                  ) -> tuple[str, ...]:
+    """How a person finds the features `which` (bool per row) in QGIS: by id (`id_column`)
+    and FID, e.g. "U-003 (fid 3)", or "fid 3"; without a FID column by the feature's number
+    (1 = the first read)."""
+    rows = np.flatnonzero(which)
+    if FID in gdf.columns:
+        where = [f"fid {f}" for f in gdf[FID].to_numpy()[rows].tolist()]
+    else:
+        where = [f"objekt {i + 1}" for i in rows.tolist()]
+    if id_column and id_column in gdf.columns:
+        ids = gdf[id_column].to_numpy()[rows].tolist()
+        where = [w if pd.isna(i) or str(i).strip() == "" else f"{str(i).strip()} ({w})"
+                 for i, w in zip(ids, where, strict=True)]
+    return tuple(where)
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -82,10 +122,12 @@ def polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def clean_polygons(gdf: gpd.GeoDataFrame, source: VectorSource, *, layer: str | None = None
-                   ) -> tuple[gpd.GeoDataFrame, CleanReport]:
+def clean_polygons(gdf: gpd.GeoDataFrame, source: VectorSource, *, layer: str | None = None,
+                   id_column: str | None = None) -> tuple[gpd.GeoDataFrame, CleanReport]:
     """Return the polygonal, 2D, valid, non-empty features of `gdf` and what was done.
 
+    The report names the features repaired and dropped (`feature_names`: by `id_column`
+    and the FID column when `gdf` has them); the FID column is not kept.
     Raises InputError if the layer holds points or lines, or lies outside Sweden.
     """
     where = f"{source.path}" + (f" (skikt {layer!r})" if layer else "")
@@ -130,7 +172,9 @@ def clean_polygons(gdf: gpd.GeoDataFrame, source: VectorSource, *, layer: str | 
     empty = ~null & (shapely.is_empty(geoms) | (shapely.area(geoms) <= 0))
     report.empty_dropped = int(empty.sum())
     keep = ~null & ~empty
-    out = gdf.loc[keep].copy()
+    report.repaired_names = feature_names(gdf, invalid & keep, id_column)
+    report.dropped_names = feature_names(gdf, null | empty, id_column)
+    out = gdf.loc[keep].drop(columns=[FID], errors="ignore")
     out = out.set_geometry(gpd.GeoSeries(geoms[keep], index=out.index, crs=gdf.crs))
     out = out.reset_index(drop=True)
     report.features_kept = len(out)

@@ -29,7 +29,7 @@ from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
 from pipeline import ANALYSIS_CRS, fmt
-from pipeline.clean import outside_sweden, outside_sweden_message
+from pipeline.clean import FID, outside_sweden, outside_sweden_message
 from pipeline.config import AgriculturalSource, VectorSource
 from pipeline.errors import InputError, Problems
 from pipeline.files import sha256_files, sha256_parts
@@ -376,10 +376,11 @@ def _reader_bbox(mask: BaseGeometry, info: SourceInfo) -> tuple[float, ...] | No
 
 
 def read_source(info: SourceInfo, *, columns: list[str] | None = None,
-                mask: BaseGeometry | None = None) -> gpd.GeoDataFrame:
+                mask: BaseGeometry | None = None, fid: bool = False) -> gpd.GeoDataFrame:
     """Read a source's features (only those meeting `mask`, given in EPSG:3006).
 
-    Returns a GeoDataFrame in EPSG:3006 with the requested columns (all when None).
+    Returns a GeoDataFrame in EPSG:3006 with the requested columns (all when None), and
+    with `fid` each feature's FID in the column `pipeline.clean.FID` (for messages).
     """
     start = time.perf_counter()
     # Announce big reads before they start, so a long pause has an explanation.
@@ -389,7 +390,11 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
             " där det når kommunen eller ett område" if mask is not None else "")
     masked = mask is not None and not mask.is_empty
     gdf = _read_features(info, columns=columns,
-                         bbox=_reader_bbox(mask, info) if masked else None)
+                         bbox=_reader_bbox(mask, info) if masked else None,
+                         **({"fid_as_index": True} if fid else {}))
+    if fid:
+        gdf[FID] = gdf.index.to_numpy()
+        gdf = gdf.reset_index(drop=True)
     if gdf.crs is None or info.source.crs is not None:
         gdf = gdf.set_crs(info.crs, allow_override=True)
     if CRS.from_user_input(gdf.crs) != CRS.from_user_input(ANALYSIS_CRS):

@@ -229,6 +229,7 @@ WARNING_CODES = {  # code -> what it means (summary.json `warnings[].code`)
                       "surrounding spaces",
     "type_variants": "type values mapped as a type_map key though they differ from it by case "
                      "or surrounding spaces",
+    "type_map_unused": "type_map keys that no area of the plan has as its type",
     "formula_like_text": "ids, names or types that a spreadsheet could take for a formula",
     "landcover": "a remark on the land-cover raster (nodata in the areas, codes never found, …)",
     "ratio_trap": "a later plan's share fell (goal met) while its farmland in the footprint "
@@ -266,13 +267,14 @@ def role_label(role: str, config=None) -> str:
 
 
 def genitive(name: str) -> str:
-    """A Swedish genitive: "Norrköping" → "Norrköpings", "Borås" stays "Borås"."""
+    """A Swedish genitive: "Ödeshög" → "Ödeshögs", "Borås" stays "Borås"."""
     return name if name.endswith(("s", "x", "z")) else f"{name}s"
 
 
-def demo_note(kommun: str) -> str:
-    """The line every output made from the demo data carries."""
-    return f"DEMODATA: syntetiska data – siffrorna är inte {genitive(kommun)} kommuns."
+def demo_note(kommun: str | None) -> str:
+    """The line every output made from the demo data carries (`kommun` None: no name)."""
+    whose = f"{genitive(kommun)} kommuns" if kommun else "kommunens"
+    return f"DEMODATA: syntetiska data – siffrorna är inte {whose}."
 
 
 def goal_answer(goal_met: bool | None) -> str:
