@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pipeline.config import Config
+from pipeline.publication import publisher
 from pipeline.results import GPKG_STYLES
 from pipeline.styles import (
     BOUNDARY_STYLE,
@@ -418,10 +419,10 @@ def project_xml(config: Config, specs: dict[str, LayerSpec], layers: Iterable[st
             id="basemap_xyz", name=name, spec=None,
             source=f"type=xyz&url={quote(url, safe='')}&zmax=19&zmin=0"))
 
-    root = ET.Element("qgis", {"version": QGIS_VERSION,
-                               "projectname": f"opjord – {config.kommun}"})
+    title = f"opjord – {publisher(config)}"
+    root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": title})
     ET.SubElement(root, "homePath", {"path": ""})
-    ET.SubElement(root, "title").text = f"opjord – {config.kommun}"
+    ET.SubElement(root, "title").text = title
     _spatialrefsys(ET.SubElement(root, "projectCrs"), crs)
     tree = ET.SubElement(root, "layer-tree-group")
     for layer in top:
