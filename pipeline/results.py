@@ -45,6 +45,8 @@ GPKG_LAYERS = {
 }
 GPKG_RUN_ID = "OPJORD_RUN_ID"  # metadata item of analysis.gpkg's `areas` layer
 AREA_TEXT_COLUMNS = ("plan", "area_id", "name", "type", "status")
+# The scenario page in maps/ and the script holding its data (`pipeline.scenario_page`).
+SCENARIO_PAGE, SCENARIO_DATA = "scenario.html", "scenario-data.js"
 
 # ---------------------------------------------------------------------------- area columns
 

@@ -8,6 +8,8 @@ as a self-contained static folder:
     maps/index.html              start page: the maps, headline figures, links
     maps/oversikt.html           overview map (folium/Leaflet), legend, summary, table
     maps/tillganglighet.html     tillgänglighetsredogörelse (accessibility statement)
+    maps/scenario.html           scenario page: tick areas, exact share (`scenario_page`)
+    maps/scenario-data.js        its data: the faces of scenario.json
     maps/assets/                 the pages' own CSS and JS
     maps/vendor/leaflet/         Leaflet, shipped with the package (no CDN)
 
@@ -53,12 +55,14 @@ from pipeline.outputs import publishing
 from pipeline.results import (
     LANDCOVER_COLUMNS,
     AreaColumn,
+    SCENARIO_PAGE,
     Processed,
     area_columns,
     goal_text,
     read_processed,
     status_label,
 )
+from pipeline.scenario_page import build_scenario
 from pipeline.values import ranks
 
 log = logging.getLogger(__name__)
@@ -742,15 +746,20 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
               "demo": bool(summary.get("demo")), "headline": headline(summary),
               "basemap_name": basemap[2] if basemap else None,
               "tile_host": tile_host(config), "base_label": base_label,
-              "pages": {"index": INDEX, "overview": OVERVIEW, "statement": STATEMENT}}
+              "scenario": bool(processed.scenario),
+              "pages": {"index": INDEX, "overview": OVERVIEW, "statement": STATEMENT,
+                        "scenario": SCENARIO_PAGE}}
     legend = [la.style for la in map_layers]
-    return {
+    pages = {
         OVERVIEW: env.get_template("oversikt.html.j2").render(
             **common, parts=parts, legend=legend, paragraphs=summary_paragraphs(summary),
             columns=columns, rows=rows),
         INDEX: env.get_template("index.html.j2").render(**common),
         STATEMENT: env.get_template("tillganglighet.html.j2").render(**common),
     }
+    if common["scenario"]:
+        pages.update(build_scenario(config, processed, env, common))
+    return pages
 
 
 # ---------------------------------------------------------------------------- writing
@@ -785,7 +794,7 @@ def write_maps(config: Config, processed: Processed, folder: Path) -> list[str]:
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     log.info("Skrev %d webbsidor med kartor (%s MB sammanlagt) på %s s", len(pages),
              fmt.number(size / 1e6, 2), fmt.number(time.perf_counter() - start, 1))
-    return [INDEX, OVERVIEW, STATEMENT]
+    return [INDEX, OVERVIEW, STATEMENT] + ([SCENARIO_PAGE] if SCENARIO_PAGE in pages else [])
 
 
 def build_maps(config: Config) -> list[Path]:
