@@ -51,7 +51,14 @@ from pipeline.overlay import (
     unions_of_coverages,
 )
 from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
-from pipeline.results import Notice, add_derived_columns, role_label, variant_figures
+from pipeline.results import (
+    Notice,
+    add_derived_columns,
+    ratio_trap_text,
+    role_label,
+    variant_figures,
+)
+from pipeline.scenario import FaceTable, area_effects, face_agricultural_m2
 from pipeline.values import canonical, empty_text, usable_ids, variant_warning, variants
 
 log = logging.getLogger(__name__)
@@ -80,7 +87,8 @@ class Analysis:
     The layers are ready when `analyse_frames` returns; `figures` may still be computing
     in a worker thread (the municipal total needs the whole agricultural layer), so the
     GeoPackage can be written meanwhile. `plans`, `comparisons` and
-    `municipal_agricultural_ha` wait for it on first use and re-raise its errors.
+    `municipal_agricultural_ha` wait for it on first use and re-raise its errors. A
+    `ratio_trap` notice is appended to `warnings` when the figures are done.
     """
 
     config: Config
@@ -95,6 +103,7 @@ class Analysis:
     figures: Future[Figures]
     warnings: list[Notice] = field(default_factory=list)
     extra_inputs: list[dict] = field(default_factory=list)  # non-vector inputs (the raster)
+    faces: FaceTable | None = None  # the faces of every plan's areas (`pipeline.scenario`)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -566,9 +575,11 @@ class _PlanMeasure:
 
 def _measure_plan(plan: PlanConfig, areas: gpd.GeoDataFrame, status: pd.DataFrame,
                   cut: _PlanFaces, coverage: Coverage, clipped: Clipped,
-                  classes: tuple[str, ...], warnings: list[Notice]) -> _PlanMeasure:
+                  classes: tuple[str, ...], warnings: list[Notice], table: FaceTable,
+                  role: str) -> _PlanMeasure:
     """Per-area figures (sums over the faces inside each area, not clipped to the
-    boundary) and the footprint's (sums over the plan's faces inside the boundary)."""
+    boundary), each area's effect on the plan (`scenario.area_effects`) and the
+    footprint's figures (sums over the plan's faces inside the boundary)."""
     f = cut.faces
     piece_class = coverage.frame[CLASS].to_numpy()[clipped.piece]
     by_face = hectares_by_class(clipped.region, piece_class, clipped.area_m2, len(f.geoms),
@@ -594,13 +605,21 @@ def _measure_plan(plan: PlanConfig, areas: gpd.GeoDataFrame, status: pd.DataFram
                                                   strict=True)]
     frame["status"] = status["status"].to_numpy()
     frame["matched_area_id"] = status["matched_area_id"].to_numpy()
+    development_m2 = float(f.area_m2[fp].sum())
+    agricultural_m2 = {c: float(clipped.area_m2[in_fp & (piece_class == c)].sum())
+                       for c in classes}
+    effects = area_effects(table, role, cut.offset[plan.key], len(areas), development_m2,
+                           sum(agricultural_m2.values()))
+    frame["plan_share_without"] = effects.share_without
+    frame["plan_agricultural_ha_without"] = effects.agricultural_m2_without / M2_PER_HA
+    frame["share_effect_pp"] = effects.share_effect_pp
+    frame["agricultural_ha_effect"] = effects.agricultural_ha_effect
     return _PlanMeasure(
         areas=frame,
         pieces=pieces_frame(coverage, merge_by_piece(clipped, fp), plan=plan.key),
         footprint=_union_faces(f.geoms[fp]),
-        development_m2=float(f.area_m2[fp].sum()),
-        agricultural_m2_by_class={c: float(clipped.area_m2[in_fp & (piece_class == c)].sum())
-                                  for c in classes})
+        development_m2=development_m2,
+        agricultural_m2_by_class=agricultural_m2)
 
 
 @dataclass
@@ -612,6 +631,7 @@ class _Overlay:
     measured: dict[str, _PlanMeasure]
     change_m2: dict[str, dict[str, float]]  # per later plan and change kind
     change_frames: list[gpd.GeoDataFrame]
+    table: FaceTable
 
 
 def _with_classes(coverage: Coverage, classes: tuple[str, ...]) -> Coverage:
@@ -644,12 +664,19 @@ def _overlay(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
                  for role in {config.agricultural_for(p).role for p in config.plans}}
     face_clips = {role: clip(coverage, cut.faces.geoms)
                   for role, coverage in coverages.items()}
+    f = cut.faces
+    table = FaceTable(area_m2=f.area_m2, inside=f.inside, face=f.face, region=f.region,
+                      agricultural_m2={
+                          role: face_agricultural_m2(
+                              c.region, coverages[role].frame[CLASS].to_numpy()[c.piece],
+                              c.area_m2, len(f.geoms), classes)
+                          for role, c in face_clips.items()})
     measured = {}
     for plan in config.plans:
         role = config.agricultural_for(plan).role
         measured[plan.key] = _measure_plan(plan, areas_by_plan[plan.key], statuses[plan.key],
                                            cut, coverages[role], face_clips[role], classes,
-                                           warnings)
+                                           warnings, table, role)
 
     change_m2: dict[str, dict[str, float]] = {}
     change_frames = []
@@ -672,7 +699,7 @@ def _overlay(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
             change_frames.append(pieces_frame(coverages[kind_role], merged, plan=plan.key,
                                               baseline=base.key, change=kind))
     return _Overlay(statuses=statuses, rules=rules, measured=measured, change_m2=change_m2,
-                    change_frames=change_frames)
+                    change_frames=change_frames, table=table)
 
 
 def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
@@ -697,7 +724,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         totals = {role: pool.submit(_municipal_m2, farmland[role], source, boundary)
                   for role, source in sources.items()}
         done = _overlay(config, areas_by_plan, farmland, boundary, warnings)
-        figures = pool.submit(_figures, config, areas_by_plan, done, totals, start)
+        figures = pool.submit(_figures, config, areas_by_plan, done, totals, start, warnings)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -723,12 +750,14 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
                     areas=areas_gdf, footprints=footprints_gdf,
                     pieces=gpd.GeoDataFrame(pieces, crs=ANALYSIS_CRS),
                     changes=gpd.GeoDataFrame(changes, crs=ANALYSIS_CRS), figures=figures,
-                    warnings=warnings)
+                    warnings=warnings, faces=done.table)
 
 
 def _figures(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame], done: _Overlay,
-             totals: dict[str, Future[float]], start: float) -> Figures:
-    """The plan and comparison figures, once the municipal totals (m²) are known."""
+             totals: dict[str, Future[float]], start: float, warnings: list[Notice]
+             ) -> Figures:
+    """The plan and comparison figures, once the municipal totals (m²) are known; a
+    `ratio_trap` warning per later plan whose share fell while its farmland grew."""
     measured, statuses = done.measured, done.statuses
     municipal_m2 = {role: total.result() for role, total in totals.items()}
     log.info("Alla siffror, kommunens totalsumma inräknad, klara på %s s",
@@ -754,6 +783,14 @@ def _figures(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame], done: _
             "areas_kept": int((status == "kept").sum()),
             "areas_changed": int((status == "changed").sum()),
         }
+    for key, c in comparisons.items():
+        if c["ratio_trap"]:
+            _warn(warnings, "ratio_trap", ratio_trap_text(plans[key], plans[base.key]),
+                  plan=key, baseline=base.key, share=plans[key]["share"],
+                  baseline_share=plans[base.key]["share"],
+                  agricultural_ha=plans[key]["agricultural_ha"],
+                  baseline_agricultural_ha=plans[base.key]["agricultural_ha"],
+                  agricultural_ha_change=c["agricultural_ha_change"])
     last = config.plans[-1].key
     if last in comparisons:
         comparisons[last]["areas_removed"] = int((statuses[base.key]["status"] == "removed")

@@ -1,4 +1,5 @@
-"""Write the analysis outputs (summary.json, areas.csv, analysis.gpkg, opjord.xlsx).
+"""Write the analysis outputs (summary.json, areas.csv, analysis.gpkg, opjord.xlsx,
+scenario.json).
 
 `write_processed` writes them into a staging folder of a `pipeline.outputs`
 publication, which makes them the outputs only when the whole run has succeeded.
@@ -39,6 +40,7 @@ from pipeline.results import (
     GPKG_LAYERS,
     GPKG_RUN_ID,
     LANDCOVER_COLUMNS,
+    SCENARIO,
     SCHEMA,
     SUMMARY,
     XLSX,
@@ -46,8 +48,10 @@ from pipeline.results import (
     area_columns,
     demo_note,
     goal_answer,
+    ratio_trap_text,
     status_label,
 )
+from pipeline.scenario import SCENARIO_SCHEMA
 
 
 def software_versions() -> dict[str, str]:
@@ -262,6 +266,8 @@ def _summary_table(analysis: Analysis) -> pd.DataFrame:
         row["Nyutpekad jordbruksmark (ha)"] = comp["newly_designated_ha"] if comp else None
         row["Frisläppt jordbruksmark (ha)"] = comp["released_ha"] if comp else None
         row["Målet uppfyllt"] = goal_answer(comp["goal_met"]) if comp else "jämförelseplan"
+        row["Obs"] = (ratio_trap_text(p, analysis.plans[analysis.config.baseline.key])
+                      if comp and comp["ratio_trap"] else "")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -336,9 +342,43 @@ def _format_sheet(sheet, columns, formats: dict, *, header_row: int) -> None:
     sheet.freeze_panes(header_row + 1, 0)
 
 
+def scenario_data(analysis: Analysis, run: str) -> dict:
+    """scenario.json (`pipeline.scenario`): the faces and what a selection needs (waits for
+    the figures)."""
+    config, table = analysis.config, analysis.faces
+    roles = list(dict.fromkeys(config.agricultural_for(p).role for p in config.plans))
+    members: list[list[int]] = [[] for _ in range(len(table.area_m2))]
+    for f, r in sorted(zip(table.face.tolist(), table.region.tolist(), strict=True)):
+        members[f].append(r)
+    plans = []
+    for plan in config.plans:
+        p = analysis.plans[plan.key]
+        plans.append({"key": plan.key, "label": plan.label,
+                      "layer": config.agricultural_for(plan).role, "share": p["share"],
+                      "agricultural_ha": p["agricultural_ha"],
+                      "development_area_ha": p["development_area_ha"]})
+    areas = analysis.areas
+    return {
+        "schema": SCENARIO_SCHEMA,
+        "run_id": run,
+        "classes": list(analysis.classes),
+        "baseline": config.baseline.key,
+        "layers": roles,
+        "plans": plans,
+        "areas": [{"plan": str(a.plan), "area_id": str(a.area_id), "name": str(a.name),
+                   "type": str(a.type), "area_ha": float(a.area_ha)}
+                  for a in areas[["plan", "area_id", "name", "type", "area_ha"]]
+                  .itertuples(index=False)],
+        "faces": {"area_m2": table.area_m2.tolist(), "inside": table.inside.tolist(),
+                  "areas": members,
+                  "agricultural_m2": {role: table.agricultural_m2[role].tolist()
+                                      for role in roles}},
+    }
+
+
 def write_processed(analysis: Analysis, folder: Path, run: str | None = None) -> list[str]:
-    """Write summary.json, areas.csv, analysis.gpkg and opjord.xlsx into `folder` (a
-    publication's staging folder); return their names.
+    """Write summary.json, areas.csv, analysis.gpkg, opjord.xlsx and scenario.json into
+    `folder` (a publication's staging folder); return their names.
 
     The GeoPackage, the CSV and the workbook's plan sheets need only the layers, so they
     are written while the municipal total may still be computing (`Analysis.figures`).
@@ -351,13 +391,17 @@ def write_processed(analysis: Analysis, folder: Path, run: str | None = None) ->
     csv_bytes = table.to_csv(index=False, lineterminator="\n").encode("utf-8")
     (folder / AREAS_CSV).write_bytes(csv_bytes)
     write_xlsx(analysis, folder / XLSX)
+    scenario_bytes = (json.dumps(scenario_data(analysis, run), ensure_ascii=False,
+                                 separators=(",", ":")) + "\n").encode("utf-8")
+    (folder / SCENARIO).write_bytes(scenario_bytes)
     files = {AREAS_CSV: {"sha256": hashlib.sha256(csv_bytes).hexdigest(),
                          "rows": int(len(table))},
-             GPKG: {"layers": layers}}
+             GPKG: {"layers": layers},
+             SCENARIO: {"sha256": hashlib.sha256(scenario_bytes).hexdigest()}}
     summary_text = json.dumps(build_summary(analysis, files, run=run), ensure_ascii=False,
                               indent=2) + "\n"
     (folder / SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
-    return [SUMMARY, AREAS_CSV, GPKG, XLSX]
+    return [SUMMARY, AREAS_CSV, GPKG, XLSX, SCENARIO]
 
 
 def write_outputs(analysis: Analysis) -> list[Path]:

@@ -4,6 +4,8 @@ The definitions of docs/indicators.md, in one place:
 
 - share = agricultural_ha / development_area_ha (0–1), None for a plan without areas
 - share_change_pp = 100 × (share_plan − share_baseline); goal_met = share_plan < share_baseline
+- ratio trap: the goal is met while agricultural_ha_plan > agricultural_ha_baseline (the share
+  fell only because the plan added land without farmland)
 - area status against the baseline: new / kept / changed (later plans), removed (baseline
   areas that the last listed plan no longer has)
 """
@@ -75,6 +77,12 @@ def plan_figures(development_m2: float, agricultural_m2_by_class: dict[str, floa
     }
 
 
+def ratio_trap(goal_met: bool | None, agricultural_ha: float,
+               baseline_agricultural_ha: float) -> bool:
+    """The share fell (goal met) while the farmland in the footprint grew (ha)."""
+    return goal_met is True and agricultural_ha > baseline_agricultural_ha
+
+
 def compare(plan: dict, base: dict, *, newly_m2: float, released_m2: float,
             kept_m2: float) -> dict:
     """A plan against the baseline: change in share (pp) and ha, goal met, change areas."""
@@ -85,6 +93,8 @@ def compare(plan: dict, base: dict, *, newly_m2: float, released_m2: float,
         "agricultural_ha_change": plan["agricultural_ha"] - base["agricultural_ha"],
         "development_area_ha_change": plan["development_area_ha"] - base["development_area_ha"],
         "goal_met": bool(share < base_share) if both else None,
+        "ratio_trap": ratio_trap(bool(share < base_share) if both else None,
+                                 plan["agricultural_ha"], base["agricultural_ha"]),
         "newly_designated_ha": newly_m2 / M2_PER_HA,
         "released_ha": released_m2 / M2_PER_HA,
         "kept_ha": kept_m2 / M2_PER_HA,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the texts and columns load without pandas; the reader impor
 
 SCHEMA = "opjord.summary/1"
 SUMMARY, AREAS_CSV, GPKG, XLSX = "summary.json", "areas.csv", "analysis.gpkg", "opjord.xlsx"
+SCENARIO = "scenario.json"  # the faces for scenarios (`pipeline.scenario`)
 # Layers of analysis.gpkg: name -> Swedish description shown in QGIS' layer properties.
 GPKG_LAYERS = {
     "areas": "Utvecklingsområden per plan med areal, jordbruksmark, andel och status",
@@ -57,7 +58,7 @@ class AreaColumn:
 
     name: str
     label: str  # Swedish header (workbook, map table and popup, report)
-    kind: str  # "text", "ha" (hectares) or "share" (0–1)
+    kind: str  # "text", "ha" (hectares), "share" (0–1) or "pp" (percentage points)
     description: str  # what it holds, with units (the output contract in docs/outputs.md)
 
 
@@ -70,6 +71,24 @@ class DerivedColumn(AreaColumn):
 
 # A new per-area figure computed from the others goes here (and in docs/outputs.md).
 DERIVED_AREA_COLUMNS: tuple[DerivedColumn, ...] = ()
+
+# Each area's effect on its plan (`pipeline.scenario.area_effects`): the plan's figures with
+# the area removed, exact with overlaps (inside the boundary, as the plan's totals).
+EFFECT_COLUMNS = (
+    AreaColumn("plan_share_without", "Andel för planen utan området", "share",
+               "the plan's share if this area alone were removed (0–1; empty when nothing "
+               "is left)"),
+    AreaColumn("plan_agricultural_ha_without", "Planens jordbruksmark utan området (ha)", "ha",
+               "the plan's agricultural_ha if this area alone were removed, ha"),
+    AreaColumn("share_effect_pp", "Områdets effekt på planens andel (procentenheter)", "pp",
+               "100 × (plan share − plan_share_without): positive when the area raises its "
+               "plan's share, pp"),
+    AreaColumn("agricultural_ha_effect", "Områdets effekt på planens jordbruksmark (ha)", "ha",
+               "plan agricultural_ha − plan_agricultural_ha_without: the farmland only this "
+               "area brings into its plan, ha"),
+)
+NULLABLE_NUMBERS = ("area_ha", "agricultural_ha", "share", "plan_share_without",
+                    "share_effect_pp")  # areas.csv numbers that may be empty
 
 LANDCOVER_COLUMNS = (
     AreaColumn("landcover_agricultural_ha", "Åkermark enligt marktäckedata (ha)", "ha",
@@ -102,6 +121,7 @@ def area_columns(classes: tuple[str, ...] | list[str], *, landcover: bool,
         AreaColumn("share", "Andel jordbruksmark", "share", "agricultural_ha / area_ha (0–1)"),
         AreaColumn("status", status, "text",
                    "new, kept, changed or removed against the baseline ('' for the baseline)"),
+        *EFFECT_COLUMNS,
         *DERIVED_AREA_COLUMNS,
         *(LANDCOVER_COLUMNS if landcover else ()),
     ]
@@ -134,6 +154,34 @@ def goal_text(goal_met: bool | None, *, reason: bool = False) -> str:
     return text
 
 
+def ratio_trap_text(plan: dict, base: dict) -> str:
+    """The caveat beside "målet är uppfyllt" when the share fell while the farmland grew.
+
+    `plan` and `base` are summary.json plan entries (label, share, agricultural_ha,
+    development_area_ha).
+    """
+    from pipeline import fmt
+
+    more = plan["agricultural_ha"] - base["agricultural_ha"]
+    return (f"Obs: andelen jordbruksmark i {plan['label']} ({fmt.percent(plan['share'])}) är "
+            f"lägre än i {base['label']} ({fmt.percent(base['share'])}), men planen pekar ut "
+            f"mer jordbruksmark: {fmt.hectares(plan['agricultural_ha'])} mot "
+            f"{fmt.hectares(base['agricultural_ha'])} ({fmt.hectares(more)} mer). Andelen har "
+            "minskat för att utvecklingsområdena har vuxit med mark som inte är "
+            f"jordbruksmark ({fmt.hectares(plan['development_area_ha'])} mot "
+            f"{fmt.hectares(base['development_area_ha'])}), inte för att mindre jordbruksmark "
+            "tas i anspråk.")
+
+
+def farmland_beside(plan: dict, base: dict) -> str:
+    """Share and farmland of a plan against the baseline, for a verdict's sentence."""
+    from pipeline import fmt
+
+    return (f"andel {fmt.percent(plan['share'])} mot {fmt.percent(base['share'])}, "
+            f"jordbruksmark {fmt.hectares(plan['agricultural_ha'])} mot "
+            f"{fmt.hectares(base['agricultural_ha'])}")
+
+
 WARNING_CODES = {  # code -> what it means (summary.json `warnings[].code`)
     "plan_without_areas": "a plan's layer holds no development area; its share is null",
     "areas_outside_boundary": "part of a plan's areas lies outside the municipal boundary",
@@ -143,6 +191,8 @@ WARNING_CODES = {  # code -> what it means (summary.json `warnings[].code`)
                      "or surrounding spaces",
     "formula_like_text": "ids, names or types that a spreadsheet could take for a formula",
     "landcover": "a remark on the land-cover raster (nodata in the areas, codes never found, …)",
+    "ratio_trap": "a later plan's share fell (goal met) while its farmland in the footprint "
+                  "grew against the baseline",
 }
 
 
@@ -199,6 +249,7 @@ class Processed:
     folder: Path
     summary: dict
     areas: pd.DataFrame  # areas.csv as written (text columns as str, numbers as float)
+    scenario: dict = field(default_factory=dict)  # scenario.json (`pipeline.scenario`)
 
     @property
     def gpkg(self) -> Path:
@@ -226,7 +277,7 @@ def read_processed(folder: Path) -> Processed:
     """Read and check summary.json, areas.csv and analysis.gpkg in `folder`."""
     import pandas as pd
 
-    missing = [n for n in (SUMMARY, AREAS_CSV, GPKG) if not (folder / n).is_file()]
+    missing = [n for n in (SUMMARY, AREAS_CSV, GPKG, SCENARIO) if not (folder / n).is_file()]
     if missing:
         raise InputError(
             f"{folder}: analysresultaten {', '.join(missing)} saknas, så det finns inget att "
@@ -242,13 +293,41 @@ def read_processed(folder: Path) -> Processed:
             f"Kartor och rapport byggs inte av den. {_RERUN}")
     try:
         areas = pd.read_csv(io.BytesIO(csv_bytes), encoding="utf-8", keep_default_na=False,
-                            na_values={c: [""] for c in ("area_ha", "agricultural_ha", "share")},
+                            na_values={c: [""] for c in NULLABLE_NUMBERS},
                             dtype={c: str for c in AREA_TEXT_COLUMNS})
     except (ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{folder / AREAS_CSV}: kan inte läsas ({exc}). {_RERUN}") from exc
     _check_counts(folder, summary, areas)
     _check_gpkg(folder / GPKG, summary)
-    return Processed(folder=folder, summary=summary, areas=areas)
+    return Processed(folder=folder, summary=summary, areas=areas,
+                     scenario=_read_scenario(folder / SCENARIO, summary))
+
+
+def _read_scenario(path: Path, summary: dict) -> dict:
+    """scenario.json, checked: its sha256 in summary.json, its shape and its run id."""
+    from pipeline.scenario import check_data
+
+    data_bytes = path.read_bytes()
+    recorded = summary["files"].get(SCENARIO)
+    if not isinstance(recorded, dict) or hashlib.sha256(data_bytes).hexdigest() != recorded.get(
+            "sha256"):
+        raise InputError(
+            f"{path}: filen stämmer inte med {SUMMARY} (dess sha256 är en annan än den "
+            "analysen skrev), så den har ändrats, skadats eller kommer från en annan körning. "
+            f"{_RERUN}")
+    try:
+        data = json.loads(data_bytes.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: är inte giltig JSON ({exc}); filen är skadad. "
+                         f"{_RERUN}") from exc
+    wrong = check_data(data)
+    if wrong:
+        raise InputError(f"{path}: saknar eller har fel form på {', '.join(wrong)}; filen är "
+                         f"skadad eller skriven av en äldre version av opjord. {_RERUN}")
+    if data["run_id"] != summary["run_id"]:
+        raise InputError(f"{path}: körnings-id {data['run_id']!r} mot {summary['run_id']!r} i "
+                         f"{SUMMARY}, så mappen blandar filer från olika körningar. {_RERUN}")
+    return data
 
 
 def _read_summary(path: Path) -> dict:

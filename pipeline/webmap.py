@@ -290,6 +290,9 @@ def format_cell(column: AreaColumn, row: pd.Series, labels: dict[str, str], *,
         return fmt.hectares(_num(value)) if unit else fmt.number(_num(value))
     if column.kind == "share":
         return fmt.percent(_num(value))
+    if column.kind == "pp":
+        return (fmt.percentage_points(_num(value)) if unit
+                else fmt.number(_num(value), sign=True))
     if column.name == "plan":
         return labels.get(value, value)
     if column.name == "status":
@@ -299,7 +302,7 @@ def format_cell(column: AreaColumn, row: pd.Series, labels: dict[str, str], *,
 
 def sort_value(column: AreaColumn, row: pd.Series) -> str:
     value = row[column.name]
-    if column.kind in ("ha", "share"):
+    if column.kind in ("ha", "share", "pp"):
         v = _num(value)
         return "" if v is None else repr(v)
     return format_cell(column, row, {}, unit=False).casefold()

@@ -22,7 +22,8 @@ def test_an_area_column_added_to_the_contract_reaches_every_output(project, monk
     csv = pd.read_csv(root / "data/processed/areas.csv", dtype={"area_id": str})
     a1 = csv[(csv["plan"] == "op2017") & (csv["area_id"] == "A1")].iloc[0]
     assert a1["other_land_ha"] == 6.0  # A1: 16 ha, of which Åker 8 + Bete 2 (conftest)
-    assert list(csv.columns).index("other_land_ha") == list(csv.columns).index("status") + 1
+    assert list(csv.columns).index("other_land_ha") == list(csv.columns).index(
+        results.EFFECT_COLUMNS[-1].name) + 1
     gpkg = pyogrio.read_dataframe(root / "data/processed/analysis.gpkg", layer="areas",
                                   read_geometry=False)
     assert gpkg.loc[(gpkg["plan"] == "op2017") & (gpkg["area_id"] == "A1"),

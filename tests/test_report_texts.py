@@ -265,7 +265,8 @@ def test_areas_outside_the_boundary_are_explained(tmp_path):
     out = tmp_path / "reports"
     out.mkdir()
     data = report_data(read_processed(config.output.processed), None)
-    assert [w["code"] for w in data.summary["warnings"]] == ["areas_outside_boundary"]
+    assert [w["code"] for w in data.summary["warnings"]] == ["areas_outside_boundary",
+                                                             "ratio_trap"]
     write_report(data, out, out)
     md = (out / REPORT_MD).read_text(encoding="utf-8")
     explained = ("Delar av utvecklingsområden som ligger utanför kommungränsen räknas inte i "

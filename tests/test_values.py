@@ -64,8 +64,10 @@ def test_nfd_and_nfc_in_one_layer_count_alike_and_silently(project, capsys):
     s, err = run(project, capsys)
     assert_fixture_figures(s)
     assert list(s["plans"]["op2017"]["agricultural_ha_by_class"]) == ["Åker", "Bete"]  # NFC keys
-    # NFC is the same text: no warning beyond the fixture's own (B3 outside the boundary).
-    assert len(s["warnings"]) == 1 and "utanför kommungränsen" in s["warnings"][0]["message"]
+    # NFC is the same text: no warning beyond the fixture's own (B3 outside the boundary,
+    # and ÖP 2025's share falling while its farmland grows).
+    assert [w["code"] for w in s["warnings"]] == ["areas_outside_boundary", "ratio_trap"]
+    assert "utanför kommungränsen" in s["warnings"][0]["message"]
     assert "versaler" not in err
 
 

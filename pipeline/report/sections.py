@@ -269,6 +269,8 @@ def _cell(column: results.AreaColumn, value: object) -> str:
         return _ha(float(value))
     if column.kind == "share":
         return fmt.percent(float(value))
+    if column.kind == "pp":
+        return fmt.percentage_points(float(value))
     return str(value)
 
 
