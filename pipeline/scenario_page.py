@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import folium
 import numpy as np
@@ -39,7 +41,24 @@ from pipeline.results import (
     role_label,
 )
 
-MAP_TOLERANCE_M = 5.0  # simplification of the small map's outlines (figures never use them)
+
+@dataclass(frozen=True)
+class MapKit:
+    """What the small map takes from `pipeline.webmap` (handed in: webmap imports this module).
+
+    new_map() -> an empty folium map with the pages' Swedish controls; features(gdf, props)
+    -> simplified GeoJSON in EPSG:4326; style(key, label, index) -> a plan's LayerStyle;
+    boundary: the boundary's LayerStyle; esc: HTML escape; bounds(geojsons) -> fit bounds;
+    parts(map) -> head, map and script of the rendered map (stable ids, vendored Leaflet).
+    """
+
+    new_map: Callable
+    features: Callable
+    style: Callable
+    boundary: object
+    esc: Callable
+    bounds: Callable
+    parts: Callable
 
 
 def page_data(config: Config, processed: Processed) -> dict:
@@ -59,7 +78,7 @@ def page_data(config: Config, processed: Processed) -> dict:
     if not same_order:
         table = table.set_index(["plan", "area_id"]).loc[
             [(a["plan"], a["area_id"]) for a in areas]].reset_index()
-    effect = table["share_effect_pp"] if "share_effect_pp" in table else None
+    effect = table.get("share_effect_pp")
     return {
         "schema": 1,
         "run_id": data["run_id"],
@@ -177,7 +196,9 @@ class _ScenarioHooks(MacroElement):
             });
         },
         restyle: function (selected) {
-            Object.keys(byArea).forEach(function (n) { byArea[n].setStyle(style(n, !!selected[n])); });
+            Object.keys(byArea).forEach(function (n) {
+                byArea[n].setStyle(style(n, !!selected[n]));
+            });
         },
         restyleOne: function (n, on) { if (byArea[n]) { byArea[n].setStyle(style(n, on)); } },
         onToggle: function (h) { handlers.push(h); }
@@ -192,30 +213,26 @@ class _ScenarioHooks(MacroElement):
         self.map, self.layers, self.styles = map_, layers, styles
 
 
-def scenario_map(config: Config, processed: Processed) -> dict[str, Markup]:
+def scenario_map(config: Config, processed: Processed, kit: MapKit) -> dict[str, Markup]:
     """The small folium map of every plan's areas, as page parts (head, map, script)."""
-    from pipeline import webmap
-
     data = processed.scenario
-    m = webmap._Map(location=None, tiles=None, zoom_control=False, control_scale=False,
-                    prefer_canvas=False)
-    m.default_js = [("leaflet", "vendor/leaflet/leaflet.js")]
-    m.default_css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
+    tolerance = config.webmap.simplify_tolerance_m
+    m = kit.new_map()
     areas_geo = processed.layer("areas")
     number = {(a["plan"], a["area_id"]): i for i, a in enumerate(data["areas"])}
     labels = {p["key"]: p["label"] for p in data["plans"]}
     layers: dict[str, folium.GeoJson] = {}
     styles: dict[str, dict] = {}
-    features_all = []
+    shapes = []
     for index, plan in enumerate(data["plans"]):
         key = plan["key"]
         geo = areas_geo[areas_geo["plan"] == key] if areas_geo is not None else None
         if geo is None or geo.empty:
             continue
-        props = [{"n": number[(key, str(i))], "id": webmap.esc(i), "namn": webmap.esc(nm)}
+        props = [{"n": number[(key, str(i))], "id": kit.esc(i), "namn": kit.esc(nm)}
                  for i, nm in zip(geo["area_id"].astype(str), geo["name"], strict=True)]
-        features = webmap.web_features(geo, props, tolerance_m=MAP_TOLERANCE_M)
-        style = webmap.plan_style(key, labels[key], index)
+        features = kit.features(geo, props, tolerance_m=tolerance)
+        style = kit.style(key, labels[key], index)
         styles[key] = {"color": style.color, "weight": style.weight}
         layer = folium.GeoJson(
             features, style={"color": style.color, "weight": 1.5, "fillOpacity": 0.04},
@@ -224,33 +241,31 @@ def scenario_map(config: Config, processed: Processed) -> dict[str, Markup]:
                                           sticky=True, class_name="opjord-tooltip"))
         layer.add_to(m)
         layers[key] = layer
-        features_all.append(webmap.MapLayer(style, features))
+        shapes.append(features)
     boundary = processed.layer("boundary")
     if boundary is not None and not boundary.empty:
-        folium.GeoJson(webmap.web_features(boundary, None, tolerance_m=MAP_TOLERANCE_M),
-                       style=webmap.BOUNDARY_STYLE.leaflet(), interactive=False,
-                       className=webmap.BOUNDARY_STYLE.css_class).add_to(m)
+        folium.GeoJson(kit.features(boundary, None, tolerance_m=tolerance),
+                       style=kit.boundary.leaflet(), interactive=False,
+                       className=kit.boundary.css_class).add_to(m)
     _ScenarioHooks(m, layers, styles).add_to(m)
-    bounds = webmap._bounds(features_all)
+    bounds = kit.bounds(shapes)
     if bounds:
         m.fit_bounds(bounds, padding=(10, 10))
-    figure = m.get_root()
-    figure.header._children.pop("meta_http", None)
-    webmap.stable_ids(figure)
-    figure.render()
-    return {"head": Markup(figure.header.render()), "map": Markup(figure.html.render()),
-            "script": Markup(figure.script.render())}
+    return kit.parts(m)
 
 
 # ---------------------------------------------------------------------------- the page
 
 
-def build_scenario(config: Config, processed: Processed, env, common: dict) -> dict[str, str]:
-    """The scenario page and its data script: file name (in maps/) -> text."""
+def build_scenario(config: Config, processed: Processed, env, common: dict, kit: MapKit
+                   ) -> dict[str, str]:
+    """The scenario page and its data script: file name (in maps/) -> text.
+
+    `env` is the pages' Jinja environment and `common` what every page gets."""
     data = page_data(config, processed)
     types = sorted({t for t in data["areas"]["type"] if t}, key=str.casefold)
     html = env.get_template("scenario.html.j2").render(
-        **common, parts=scenario_map(config, processed), plans=data["plans"],
+        **common, parts=scenario_map(config, processed, kit), plans=data["plans"],
         layers=data["layers"], types=types, data_script=SCENARIO_DATA,
         effect=data["areas"]["effect_pp"] is not None, goal_unknown=goal_text(None))
     return {common["pages"]["scenario"]: html, SCENARIO_DATA: data_script(data)}

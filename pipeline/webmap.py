@@ -54,15 +54,15 @@ from pipeline.errors import InputError
 from pipeline.outputs import publishing
 from pipeline.results import (
     LANDCOVER_COLUMNS,
-    AreaColumn,
     SCENARIO_PAGE,
+    AreaColumn,
     Processed,
     area_columns,
     goal_text,
     read_processed,
     status_label,
 )
-from pipeline.scenario_page import build_scenario
+from pipeline.scenario_page import MapKit, build_scenario
 from pipeline.values import ranks
 
 log = logging.getLogger(__name__)
@@ -537,7 +537,11 @@ def folium_map(config: Config, map_layers: list[MapLayer]) -> folium.Map:
 
 def render_map(config: Config, map_layers: list[MapLayer]) -> dict[str, Markup]:
     """The folium map as page parts: head links, the map element and its script."""
-    m = folium_map(config, map_layers)
+    return _page_parts(folium_map(config, map_layers))
+
+
+def _page_parts(m: folium.Map) -> dict[str, Markup]:
+    """A folium map rendered for a page: vendored Leaflet linked, ids numbered."""
     m.default_js = [("leaflet", "vendor/leaflet/leaflet.js")]
     m.default_css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
     figure = m.get_root()
@@ -761,7 +765,12 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
         STATEMENT: env.get_template("tillganglighet.html.j2").render(**common),
     }
     if common["scenario"]:
-        pages.update(build_scenario(config, processed, env, common))
+        pages.update(build_scenario(config, processed, env, common, MapKit(
+            new_map=lambda: _Map(location=None, tiles=None, zoom_control=False,
+                                 control_scale=False, prefer_canvas=False),
+            features=web_features, style=plan_style, boundary=BOUNDARY_STYLE, esc=esc,
+            bounds=lambda shapes: _bounds([MapLayer(BOUNDARY_STYLE, d) for d in shapes]),
+            parts=_page_parts)))
     return pages
 
 
