@@ -146,7 +146,7 @@ def page_texts() -> dict[str, str]:
                 "utvecklingsområden {development}, förändring mot {base} {change}. {goal}.",
         "unknown": "{n} område-id i länken finns inte i underlaget och hoppades över: {ids}.",
         "csv_name": "scenario-urval.csv",
-        "selection": "urvalet",
+        "selection": "scenariot",  # as `opjord scenario` says it
     }
 
 

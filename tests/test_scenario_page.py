@@ -188,18 +188,24 @@ def test_index_links_the_scenario_page(demo):
 
 def test_url_roundtrip_and_csv_with_awkward_ids(hand_js):
     out = run_js("""
+        const A2 = input;
         const m = S.prepare(data);
         const s = new Uint8Array(m.nAreas); s[0] = 1; s[2] = 1;
         const hash = S.encodeSelection(m, s, "agricultural_land:p2");
         const back = S.decodeSelection(m, "#" + hash);
-        const junk = S.decodeSelection(m, "#m=nope&p.p1=" + encodeURIComponent("X-9") + ",%E0");
+        const junk = S.decodeSelection(m, "#m=nope&p.p1=" + encodeURIComponent("X-9") + ",%E0"
+                                          + "&x.p9=");
+        const most = S.decodeSelection(m, "#x.p1=" + encodeURIComponent(A2));
         return {hash: hash, back: Array.from(back.selected), role: back.role,
                 unknown: back.unknown, junk: junk.unknown, junkRole: junk.role,
-                none: S.decodeSelection(m, ""), csv: S.toCsv(m, s)};""", None, data_js=hand_js)
+                none: S.decodeSelection(m, ""), csv: S.toCsv(m, s),
+                most: Array.from(most.selected)};""", A2, data_js=hand_js)
+    assert out["hash"] == f"m=agricultural_land%3Ap2&p.p1=A%2C1&x.p2="  # p2: all of it
     assert out["back"] == [1, 0, 1] and out["role"] == "agricultural_land:p2"
     assert out["unknown"] == []
     assert "<" not in out["hash"] and '"' not in out["hash"]  # ids are URI-encoded
-    assert out["junk"] == ["p1:X-9", "p1:%E0"] and out["junkRole"] is None
+    assert out["junk"] == ["p1:X-9", "p1:%E0", "p9:*"] and out["junkRole"] is None
+    assert out["most"] == [1, 0, 0]
     assert out["none"] is None
     assert out["csv"] == f'plan,area_id\r\np1,"A,1"\r\np2,{A3}\r\n'
     import csv
@@ -253,11 +259,11 @@ def _fill(template: str, values: dict[str, str]) -> str:
     ((0.3, 5555.5, 2222.2), (0.9222, 2222.2, 8888.8)),  # the stand-ins' own values
 ])
 def test_caveat_template_fills_to_the_contract_text(plan, base):
-    p = {"label": "urvalet", "share": plan[0], "agricultural_ha": plan[1],
+    p = {"label": "scenariot", "share": plan[0], "agricultural_ha": plan[1],
          "development_area_ha": plan[2]}
     b = {"label": "ÖP 2017", "share": base[0], "agricultural_ha": base[1],
          "development_area_ha": base[2]}
-    values = {"plan": "urvalet", "base": "ÖP 2017", "share": fmt.percent(plan[0]),
+    values = {"plan": "scenariot", "base": "ÖP 2017", "share": fmt.percent(plan[0]),
               "base_share": fmt.percent(base[0]), "agricultural": fmt.hectares(plan[1]),
               "base_agricultural": fmt.hectares(base[1]),
               "increase": fmt.hectares(plan[1] - base[1]),

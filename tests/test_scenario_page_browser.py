@@ -13,12 +13,14 @@ import io
 import json
 import random
 
+import pandas as pd
 import pytest
 from scenario_project import demo_run
 from test_webmap_browser import ARTIFACTS, Visit, _area_points, _axe, browser  # noqa: F401
 from webmap_project import XSS_ID, XSS_IMG, XSS_SCRIPT, XSS_TEMPLATE, make_project
 
 from pipeline import fmt, scenario
+from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.results import SCENARIO_PAGE, goal_text, ratio_trap_text
 
@@ -100,9 +102,21 @@ def test_opens_offline_on_the_later_plan(visit, demo, data):
     assert page.locator("#scenario-falla").is_hidden()  # the demo's plan is no ratio trap
     assert _checked(page) == scenario.plan_areas(data, "op2025")
     assert page.evaluate("typeof L") == "object"  # the vendored Leaflet, from maps/
+    # every area's own figures in the table, as areas.csv has them
+    rows = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '#scenario-tabell tbody tr')).map(r => Array.from(r.cells).slice(1).map(
+            c => c.textContent))""")
+    areas = pd.read_csv(demo.output.processed / "areas.csv", keep_default_na=False,
+                        dtype={"area_id": str})
+    labels = {p["key"]: p["label"] for p in data["plans"]}
+    assert len(rows) == len(areas)
+    for row, (_, a) in zip(rows, areas.iterrows(), strict=True):
+        assert row == [labels[a["plan"]], a["area_id"], a["name"], a["type"],
+                       fmt.number(a["area_ha"]), fmt.number(a["agricultural_ha"]),
+                       fmt.percent(a["share"]), fmt.number(a["share_effect_pp"], sign=True)]
 
 
-def test_ticking_random_selections_gives_the_python_figures(visit, data, tmp_path):
+def test_ticking_random_selections_gives_the_python_figures(visit, demo, data, tmp_path):
     v = visit()
     page = _open(v)
     page.select_option("#filter-plan", "")  # every plan's areas
@@ -125,6 +139,16 @@ def test_ticking_random_selections_gives_the_python_figures(visit, data, tmp_pat
         rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
         assert [(r["plan"], r["area_id"]) for r in rows] == [
             (data["areas"][a]["plan"], data["areas"][a]["area_id"]) for a in chosen]
+        # `opjord scenario` reads the downloaded file and gives the same figures
+        out = tmp_path / f"urval-{size}.json"
+        assert main(["scenario", "--config", str(demo.path), "--plan", "op2025", "--areas",
+                     str(path), "--json", str(out), "-q"]) == 0
+        cli = json.loads(out.read_text(encoding="utf-8"))
+        assert cli["areas"] == chosen
+        js = page.evaluate("window.opjordScenario.figures()")
+        for key in ("development_area_ha", "agricultural_ha", "share", "share_change_pp"):
+            assert js[key] == pytest.approx(cli[key], rel=1e-9, abs=1e-12), key
+        assert (js["goal_met"], js["ratio_trap"]) == (cli["goal_met"], cli["ratio_trap"])
 
 
 def test_presets_and_select_all_of_a_type(visit, data):
@@ -157,7 +181,7 @@ def test_ratio_trap_caveat_when_both_plans_are_ticked(visit, data):
     f = scenario.figures(data, "op2025", range(len(data["areas"])))
     assert f.ratio_trap  # share below ÖP 2017's, more farmland than ÖP 2017
     base = next(p for p in data["plans"] if p["key"] == data["baseline"])
-    expected = ratio_trap_text({"label": "urvalet", "share": f.share,
+    expected = ratio_trap_text({"label": "scenariot", "share": f.share,
                                 "agricultural_ha": f.agricultural_ha,
                                 "development_area_ha": f.development_area_ha}, base)
     assert page.locator("#scenario-falla").is_visible()
@@ -174,6 +198,10 @@ def test_the_url_restores_the_selection(visit, data):
     chosen = [0, 3, 41, 50, 83]
     for a in chosen:
         page.check(f"#omr-{a}")
+    # the address follows a moment after the last tick
+    page.wait_for_function("""() => { const o = window.opjordScenario;
+        return location.hash === '#' + OpjordScenario.encodeSelection(o.model, o.state.selected,
+                                                                     o.state.role); }""")
     url = page.url
     assert "#" in url and page.get_attribute("#scenario-lank", "href") == url[url.index("#"):]
     shown = _shown(page)
@@ -296,7 +324,7 @@ def test_payloads_stay_text(visit, tmp_path):
         assert table.get_by_text(payload, exact=True).count() >= 1, payload
     assert page.locator("#filter-typ option", has_text=XSS_SCRIPT).count() == 1
     page.click("#markera-visade")
-    url = page.url
+    url = page.evaluate("window.opjordScenario.url()")
     page.goto(url)
     page.reload()
     _ready(page)

@@ -157,16 +157,22 @@
 
   // ------------------------------------------------------------------ URL and CSV
 
-  /** The selection as a URL fragment: m=<layer>&p.<plan>=<id>,<id>… (ids URI-encoded). */
+  /** The selection as a URL fragment, ids URI-encoded: m=<layer>, then per plan either
+   *  p.<plan>=<id>,<id>… (the ticked areas) or, when most are ticked, x.<plan>=<id>,…
+   *  (all of the plan's areas except these; "x.<plan>=" is the whole plan). */
   function encodeSelection(model, selected, role) {
     var data = model.data;
     var parts = ["m=" + encodeURIComponent(role)];
     data.plans.forEach(function (plan, p) {
-      var ids = [];
+      var on = [], off = [];
       for (var a = 0; a < model.nAreas; a++) {
-        if (selected[a] && data.areas.plan[a] === p) { ids.push(encodeURIComponent(data.areas.id[a])); }
+        if (data.areas.plan[a] === p) {
+          (selected[a] ? on : off).push(encodeURIComponent(data.areas.id[a]));
+        }
       }
-      if (ids.length) { parts.push("p." + encodeURIComponent(plan.key) + "=" + ids.join(",")); }
+      var key = encodeURIComponent(plan.key);
+      if (on.length && off.length < on.length) { parts.push("x." + key + "=" + off.join(",")); }
+      else if (on.length) { parts.push("p." + key + "=" + on.join(",")); }
     });
     return parts.join("&");
   }
@@ -186,16 +192,23 @@
       if (key === "m") {
         try { role = decodeURIComponent(value); } catch (e) { role = null; }
         found = true;
-      } else if (key.slice(0, 2) === "p.") {
+      } else if (key.slice(0, 2) === "p." || key.slice(0, 2) === "x.") {
         found = true;
-        var plan = key.slice(2);
+        var plan = key.slice(2), except = key.charAt(0) === "x";
+        if (except && plan in model.planIndex) {
+          for (var b = 0; b < model.nAreas; b++) {
+            if (model.data.areas.plan[b] === model.planIndex[plan]) { selected[b] = 1; }
+          }
+        }
         value.split(",").forEach(function (raw) {
           if (!raw) { return; }
           var id;
           try { id = decodeURIComponent(raw); } catch (e) { id = raw; }
           var a = model.areaIndex[plan + "\u0000" + id];
-          if (a === undefined) { unknown.push(plan + ":" + id); } else { selected[a] = 1; }
+          if (a === undefined) { unknown.push(plan + ":" + id); }
+          else { selected[a] = except ? 0 : 1; }
         });
+        if (except && !(plan in model.planIndex)) { unknown.push(plan + ":*"); }
       }
     });
     if (!found) { return null; }
@@ -327,11 +340,20 @@
                                  base_development: hectares(base.development_area_ha)});
     }
 
-    function writeUrl() {
-      var hash = "#" + encodeSelection(model, state.selected, state.role);
-      byId("scenario-lank").href = hash;
-      try { win.history.replaceState(null, "", hash); }
-      catch (e) { win.location.replace(hash); }
+    // The address follows the selection a moment after the last change: the browser's
+    // history call costs far more than the sums with a long fragment.
+    var urlTimer = null;
+    function writeUrl(now) {
+      if (urlTimer) { win.clearTimeout(urlTimer); urlTimer = null; }
+      var write = function () {
+        urlTimer = null;
+        var hash = "#" + encodeSelection(model, state.selected, state.role);
+        byId("scenario-lank").href = hash;
+        if (win.location.hash === hash) { return; }
+        try { win.history.replaceState(null, "", hash); }
+        catch (e) { win.location.replace(hash); }
+      };
+      if (now) { write(); } else { urlTimer = win.setTimeout(write, 250); }
     }
 
     /** Recompute and show the figures; `quiet` skips the announcement (page load). */
@@ -354,7 +376,7 @@
       var trap = byId("scenario-falla");
       trap.hidden = !f.ratio_trap;
       trap.querySelector(".text").textContent = f.ratio_trap ? trapText(f) : "";
-      writeUrl();
+      writeUrl(quiet);
       if (!quiet) { announce(f); }
       state.last = f;
       return f;
@@ -408,7 +430,9 @@
     if (layerSelect) {
       layerSelect.addEventListener("change", function () { state.role = layerSelect.value; update(); });
     }
+    byId("scenario-lank").addEventListener("click", function () { writeUrl(true); });
     byId("scenario-csv").addEventListener("click", function () {
+      writeUrl(true);
       var blob = new Blob([toCsv(model, state.selected)], {type: "text/csv;charset=utf-8"});
       var link = doc.createElement("a");
       link.href = URL.createObjectURL(blob);
@@ -450,6 +474,7 @@
       update(true);
     }
     restore();
+    win.addEventListener("pagehide", function () { if (urlTimer) { writeUrl(true); } });
     win.addEventListener("hashchange", function () {
       if (win.location.hash !== "#" + encodeSelection(model, state.selected, state.role)) {
         restore();
@@ -460,7 +485,8 @@
       model: model, state: state, update: update, preset: preset,
       figures: function () { return figures(model, state.selected, state.role); },
       toggle: function (a) { setArea(a, !state.selected[a]); return update(); },
-      csv: function () { return toCsv(model, state.selected); }
+      csv: function () { return toCsv(model, state.selected); },
+      url: function () { writeUrl(true); return win.location.href; }
     };
     win.opjordScenario = api;
     return api;
