@@ -76,6 +76,7 @@ class Figures:
     plans: dict[str, dict]  # summary figures per plan key
     comparisons: dict[str, dict]  # per later plan key
     municipal_agricultural_ha: dict[str, float]  # per agricultural layer role
+    notices: list[Notice] = field(default_factory=list)  # warnings from the figures (ratio_trap)
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ class Analysis:
     The layers are ready when `analyse_frames` returns; `figures` may still be computing
     in a worker thread (the municipal total needs the whole agricultural layer), so the
     GeoPackage can be written meanwhile. `plans`, `comparisons` and
-    `municipal_agricultural_ha` wait for it on first use and re-raise its errors. A
-    `ratio_trap` notice is appended to `warnings` when the figures are done.
+    `municipal_agricultural_ha` wait for it on first use and re-raise its errors;
+    `notices` (every warning: `warnings` and those of the figures, e.g. `ratio_trap`) too.
     """
 
     config: Config
@@ -120,6 +121,11 @@ class Analysis:
     @property
     def municipal_agricultural_ha(self) -> dict[str, float]:
         return self.figures.result().municipal_agricultural_ha
+
+    @property
+    def notices(self) -> list[Notice]:
+        """Every warning, in order: the analysis' own, then the figures' (waits for them)."""
+        return [*self.warnings, *self.figures.result().notices]
 
 
 def is_demo(paths: list[Path]) -> bool:
@@ -516,7 +522,7 @@ def _add_landcover(figures: Figures, landcover) -> Figures:
         comparisons={k: {**c, "landcover": dict(landcover.comparisons[k])}
                      if k in landcover.comparisons else c
                      for k, c in figures.comparisons.items()},
-        municipal_agricultural_ha=figures.municipal_agricultural_ha)
+        municipal_agricultural_ha=figures.municipal_agricultural_ha, notices=figures.notices)
 
 
 def _then(future: Future, func, *args) -> Future:
@@ -724,7 +730,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
         totals = {role: pool.submit(_municipal_m2, farmland[role], source, boundary)
                   for role, source in sources.items()}
         done = _overlay(config, areas_by_plan, farmland, boundary, warnings)
-        figures = pool.submit(_figures, config, areas_by_plan, done, totals, start, warnings)
+        figures = pool.submit(_figures, config, areas_by_plan, done, totals, start)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -754,8 +760,7 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
 
 
 def _figures(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame], done: _Overlay,
-             totals: dict[str, Future[float]], start: float, warnings: list[Notice]
-             ) -> Figures:
+             totals: dict[str, Future[float]], start: float) -> Figures:
     """The plan and comparison figures, once the municipal totals (m²) are known; a
     `ratio_trap` warning per later plan whose share fell while its farmland grew."""
     measured, statuses = done.measured, done.statuses
@@ -783,20 +788,22 @@ def _figures(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame], done: _
             "areas_kept": int((status == "kept").sum()),
             "areas_changed": int((status == "changed").sum()),
         }
+    notices = []
     for key, c in comparisons.items():
-        if c["ratio_trap"]:
-            _warn(warnings, "ratio_trap", ratio_trap_text(plans[key], plans[base.key]),
-                  plan=key, baseline=base.key, share=plans[key]["share"],
-                  baseline_share=plans[base.key]["share"],
-                  agricultural_ha=plans[key]["agricultural_ha"],
-                  baseline_agricultural_ha=plans[base.key]["agricultural_ha"],
-                  agricultural_ha_change=c["agricultural_ha_change"])
+        if c["ratio_trap"]:  # kept, not logged: the CLI prints it beside the verdict
+            notices.append(Notice("ratio_trap", ratio_trap_text(plans[key], plans[base.key]), {
+                "plan": key, "baseline": base.key, "share": plans[key]["share"],
+                "baseline_share": plans[base.key]["share"],
+                "agricultural_ha": plans[key]["agricultural_ha"],
+                "baseline_agricultural_ha": plans[base.key]["agricultural_ha"],
+                "agricultural_ha_change": c["agricultural_ha_change"]}))
     last = config.plans[-1].key
     if last in comparisons:
         comparisons[last]["areas_removed"] = int((statuses[base.key]["status"] == "removed")
                                                  .sum())
     return Figures(plans=plans, comparisons=comparisons,
-                   municipal_agricultural_ha={k: v / M2_PER_HA for k, v in municipal_m2.items()})
+                   municipal_agricultural_ha={k: v / M2_PER_HA for k, v in municipal_m2.items()},
+                   notices=notices)
 
 
 def describe_sources(config: Config) -> list[str]:

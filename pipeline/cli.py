@@ -1,4 +1,4 @@
-"""The `opjord` command line: run, analyse, validate, map, report, fetch, demo.
+"""The `opjord` command line: run, analyse, validate, map, report, scenario, fetch, demo.
 
 Exit codes: 0 success, 2 bad input or config (one paragraph per problem, no
 traceback), 1 unexpected error.
@@ -20,7 +20,7 @@ from pipeline.config import DEFAULT_CONFIG_NAME, Config, load_config
 from pipeline.console import safe_console
 from pipeline.errors import InputError
 from pipeline.outputs import ROLES, check_output_folders, publishing
-from pipeline.results import demo_note, goal_text
+from pipeline.results import demo_note, farmland_beside, goal_text, ratio_trap_text
 
 log = logging.getLogger("pipeline")
 
@@ -55,11 +55,15 @@ def summary_lines(summary: dict, outputs: list[Path]) -> list[str]:
         lines.append(f"  {p['label']}: {share} ({fmt.hectares(p['agricultural_ha'])} "
                      f"jordbruksmark av {fmt.hectares(p['development_area_ha'])})")
     base_label = summary["plans"][summary["baseline"]]["label"]
+    base = summary["plans"][summary["baseline"]]
     for key, c in summary["comparisons"].items():
-        label = summary["plans"][key]["label"]
+        plan = summary["plans"][key]
         goal = goal_text(c["goal_met"])
-        lines.append(f"  {label} jämfört med {base_label}: "
-                     f"{fmt.percentage_points(c['share_change_pp'])} – {goal}.")
+        lines.append(f"  {plan['label']} jämfört med {base_label}: "
+                     f"{fmt.percentage_points(c['share_change_pp'])} "
+                     f"({farmland_beside(plan, base)}) – {goal}.")
+        if c.get("ratio_trap"):
+            lines.append(f"  {ratio_trap_text(plan, base)}")
     if any("landcover" in p for p in summary["plans"].values()):
         from pipeline.landcover_text import agreement_lines
 
@@ -162,6 +166,85 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> Outcome:
     return Outcome()
 
 
+def cmd_scenario(config: Config, args: argparse.Namespace) -> int:
+    """The exact figures of a selection of areas, from data/processed (docs/scenario.md)."""
+    import json
+
+    from pipeline import scenario
+    from pipeline.files import write_text_atomic
+    from pipeline.outputs import output_folders
+    from pipeline.results import read_processed
+
+    data = read_processed(config.output.processed).scenario
+    keys = [p["key"] for p in data["plans"]]
+    plan = args.plan or keys[-1]
+    if plan not in keys:
+        raise InputError(f"--plan {plan}: ingen plan med den nyckeln i {config.path.name} "
+                         f"(planerna är {', '.join(keys)}). Åtgärd: ange en av dem.")
+    if args.areas and (args.without or args.with_):
+        raise InputError("--areas anger hela urvalet och kan inte kombineras med --without "
+                         "eller --with. Åtgärd: ange antingen --areas eller --without/--with.")
+    if args.areas:
+        chosen, unknown = scenario.read_selection_csv(Path(args.areas), data)
+        where = args.areas
+    else:
+        removed, unknown_out = scenario.resolve_ids(data, plan, scenario.split_ids(args.without))
+        added, unknown_in = scenario.resolve_ids(data, plan, scenario.split_ids(args.with_))
+        unknown = unknown_out + unknown_in
+        chosen = sorted((set(scenario.plan_areas(data, plan)) - set(removed)) | set(added))
+        where = "--without/--with"
+    if unknown:
+        shown = ", ".join(dict.fromkeys(unknown))
+        raise InputError(
+            f"{where}: okända område-id: {shown}. Id:na ska finnas i areas.csv (kolumnen "
+            f"area_id); ett område i en annan plan än {plan} skrivs plan:id, t.ex. "
+            f"{keys[0]}:{data['areas'][0]['area_id'] if data['areas'] else 'U-001'}. Åtgärd: "
+            "rätta eller ta bort id:na.")
+    figures = scenario.figures(data, plan, chosen)
+    if args.json:
+        target = Path(args.json)
+        if any(target.resolve().is_relative_to(f.resolve())
+               for f in output_folders(config).values()):
+            raise InputError(f"--json {target}: ligger i en av opjords utdatamappar, där opjord "
+                             "bara skriver sina egna filer. Åtgärd: välj en sökväg utanför dem.")
+        out = {"run_id": data["run_id"],
+               "selection": [{"plan": data["areas"][i]["plan"],
+                              "area_id": data["areas"][i]["area_id"]} for i in figures.areas],
+               **figures.as_dict()}
+        try:
+            write_text_atomic(target, json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        except OSError as exc:
+            raise InputError(f"--json {target}: kan inte skrivas ({exc.strerror}). Åtgärd: "
+                             "välj en mapp som finns och där du får skriva.") from exc
+    if not args.quiet:
+        print("\n".join(scenario_lines(data, figures, config.kommun)))
+    return 0
+
+
+def scenario_lines(data: dict, figures, kommun: str = "kommunen") -> list[str]:
+    """The Swedish lines `opjord scenario` prints for a selection's `ScenarioFigures`."""
+    plans = {p["key"]: p for p in data["plans"]}
+    plan, base = plans[figures.plan], plans[figures.baseline]
+    by_class = ", ".join(f"{c.lower()} {fmt.hectares(v)}"
+                         for c, v in figures.agricultural_ha_by_class.items())
+    lines = [f"Scenario mätt på {plan['label']} ({figures.plan}): "
+             f"{fmt.number(len(figures.areas), 0)} utvecklingsområden valda.",
+             f"  Utvecklingsområden: {fmt.hectares(figures.development_area_ha)} (överlapp "
+             "räknas en gång, inom kommungränsen)",
+             f"  Jordbruksmark: {fmt.hectares(figures.agricultural_ha)} ({by_class})",
+             "  Andel jordbruksmark: " + (fmt.percent(figures.share) if figures.share is not None
+                                          else "saknas (inga områden)")]
+    mine = {"label": "scenariot", "share": figures.share,
+            "agricultural_ha": figures.agricultural_ha,
+            "development_area_ha": figures.development_area_ha}
+    lines.append(f"  Jämfört med {base['label']}: "
+                 f"{fmt.percentage_points(figures.share_change_pp)} "
+                 f"({farmland_beside(mine, base)}) – {goal_text(figures.goal_met)}.")
+    if figures.ratio_trap:
+        lines.append(f"  {ratio_trap_text(mine, base)}")
+    return lines
+
+
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Fetch field blocks over WFS; the config is optional (it gives the boundary)."""
     from pipeline import fetch
@@ -238,6 +321,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     fetch.configure_parser(sub.add_parser(
         "fetch", parents=[common], help="hämta Jordbruksverkets jordbruksblock via WFS"))
+    what = "exakta siffror för ett urval av utvecklingsområden (från data/processed)"
+    scen = sub.add_parser("scenario", parents=[common], help=what, description=(
+        f"{what[0].upper()}{what[1:]}: planens egna områden, minus --without och plus --with, "
+        "eller urvalet i --areas. Se docs/scenario.md."))
+    scen.add_argument("--plan", metavar="NYCKEL",
+                      help="planen vars jordbruksmark mäter urvalet och vars områden är "
+                           "utgångspunkten (standard: den sista planen)")
+    scen.add_argument("--without", metavar="ID,ID", default="",
+                      help="område-id att ta bort, kommaseparerade (en annan plans: plan:id)")
+    scen.add_argument("--with", dest="with_", metavar="ID,ID", default="",
+                      help="område-id att lägga till, kommaseparerade (en annan plans: plan:id)")
+    scen.add_argument("--areas", metavar="FIL.csv",
+                      help="hela urvalet som CSV med kolumnerna plan,area_id (som "
+                           "scenariosidan laddar ner)")
+    scen.add_argument("--json", metavar="FIL",
+                      help="skriv också siffrorna som JSON (stabila engelska nycklar)")
     demo = sub.add_parser("demo", parents=[common], help="återskapa demodata (data/raw/demo)")
     demo.add_argument("--out", metavar="MAPP",
                       help="mappen att skriva (standard: data/raw/demo bredvid konfigurationen)")
@@ -254,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fetch":
             return cmd_fetch(args)
         config = load_config(args.config)
+        if args.command == "scenario":
+            return cmd_scenario(config, args)
         _, func = COMMANDS[args.command]
         outcome = func(config, args)
         if outcome.summary is not None and not args.quiet:

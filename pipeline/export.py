@@ -127,7 +127,7 @@ def build_summary(analysis: Analysis, files: dict | None = None, *,
         "comparisons": analysis.comparisons,
         "municipal_agricultural_ha": analysis.municipal_agricultural_ha,
         "inputs": inputs,
-        "warnings": [w.as_dict() for w in analysis.warnings],
+        "warnings": [w.as_dict() for w in analysis.notices],
         "software": software_versions(),
         **({"files": files} if files is not None else {}),
     }

@@ -173,6 +173,15 @@ def ratio_trap_text(plan: dict, base: dict) -> str:
             "tas i anspråk.")
 
 
+def ratio_trap_short(plan: dict, base: dict) -> str:
+    """The caveat in a few words, for a headline whose verdict shows the hectares
+    (`ratio_trap_text` in full)."""
+    from pipeline import fmt
+
+    more = plan["agricultural_ha"] - base["agricultural_ha"]
+    return f"Obs: ändå {fmt.hectares(more)} mer jordbruksmark."
+
+
 def farmland_beside(plan: dict, base: dict) -> str:
     """Share and farmland of a plan against the baseline, for a verdict's sentence."""
     from pipeline import fmt

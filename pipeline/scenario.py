@@ -1,5 +1,12 @@
 """Scenarios: the exact figures of any selection of development areas, from the faces.
 
+Changes to the spec of /tmp/others.md (for the scenario page): none to its keys. Additions
+only: `faces.areas` lists each face's area numbers in ascending order; `faces` also holds the
+faces outside the boundary (`inside` false), which no figure counts; the goal verdict is
+share < baseline share and `ratio_trap` = verdict met and agricultural_ha > the baseline's
+`agricultural_ha` (both from `plans`). The file is written on one line, `run_id` as in
+summary.json. The CSV of a selection: columns `plan,area_id` (docs/scenario.md).
+
 The analysis cuts every plan's areas and the boundary into faces (`overlay.faces`): each
 face lies wholly inside or outside every area. A selection S of areas, measured on the
 agricultural layer of plan P, is then a sum over faces: the faces covered by an area in S
@@ -37,8 +44,11 @@ areas in layer order), which is also areas.csv's row order.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -259,3 +269,77 @@ def figures(data: dict, plan_key: str, selection: Iterable[int], *,
 def plan_areas(data: dict, plan_key: str) -> list[int]:
     """The area numbers of a plan's own areas."""
     return [i for i, a in enumerate(data["areas"]) if a["plan"] == plan_key]
+
+
+# ---------------------------------------------------------------------------- selections
+
+
+def area_numbers(data: dict) -> dict[tuple[str, str], int]:
+    """(plan key, area id) → area number."""
+    return {(a["plan"], a["area_id"]): i for i, a in enumerate(data["areas"])}
+
+
+def resolve_ids(data: dict, plan_key: str, ids: Iterable[str]) -> tuple[list[int], list[str]]:
+    """Area numbers of `ids` and the ids not found.
+
+    An id is the plan's own (`U-049`) or another plan's written `plan:id` (`op2017:U-017`);
+    a text before the first ":" that is no plan key belongs to the id itself.
+    """
+    index = area_numbers(data)
+    keys = {p["key"] for p in data["plans"]}
+    found, unknown = [], []
+    for raw in ids:
+        text = raw.strip()
+        if not text:
+            continue
+        key, sep, rest = text.partition(":")
+        plan, area_id = (key, rest) if sep and key in keys else (plan_key, text)
+        if (plan, area_id) in index:
+            found.append(index[(plan, area_id)])
+        else:
+            unknown.append(text)
+    return found, unknown
+
+
+def split_ids(text: str | None) -> list[str]:
+    """"U-049,U-003" → ["U-049", "U-003"] (spaces around ids ignored)."""
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def read_selection_csv(path: Path, data: dict) -> tuple[list[int], list[str]]:
+    """The area numbers of a selection CSV (columns plan, area_id; docs/scenario.md) and
+    the rows not found as "plan:id". Raises InputError for a file that is no such CSV."""
+    from pipeline.errors import InputError
+
+    fix = ("Åtgärd: använd en CSV med rubrikraden plan,area_id och en rad per område, som "
+           "den som scenariosidan laddar ner (se docs/scenario.md).")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: filen finns inte. {fix}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: är inte UTF-8-text ({exc}). {fix}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: kan inte läsas ({exc.strerror}). {fix}") from exc
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(f"{path}: är ingen giltig CSV ({exc}). {fix}") from exc
+    header = [h.strip() for h in rows[0]] if rows else []
+    if "plan" not in header or "area_id" not in header:
+        raise InputError(f"{path}: rubrikraden saknar kolumnerna plan och area_id (den är "
+                         f"{','.join(header) or 'tom'!s}). {fix}")
+    p, a = header.index("plan"), header.index("area_id")
+    index = area_numbers(data)
+    found, unknown = [], []
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) <= max(p, a) or not row[p].strip() or not row[a].strip():
+            raise InputError(f"{path}: rad {n} saknar plan eller area_id. {fix}")
+        key = (row[p].strip(), row[a].strip())
+        if key in index:
+            found.append(index[key])
+        else:
+            unknown.append(f"{key[0]}:{key[1]}")
+    return found, unknown

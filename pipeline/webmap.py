@@ -58,7 +58,10 @@ from pipeline.results import (
     AreaColumn,
     Processed,
     area_columns,
+    farmland_beside,
     goal_text,
+    ratio_trap_short,
+    ratio_trap_text,
     read_processed,
     status_label,
 )
@@ -690,6 +693,10 @@ def headline(summary: dict) -> dict:
         "comparisons": [{"label": plans[k]["label"], "base": plans[base]["label"],
                          "change": fmt.percentage_points(c["share_change_pp"]),
                          "goal_met": c["goal_met"], "goal": goal_text(c["goal_met"], reason=True),
+                         "agricultural": fmt.hectares(plans[k]["agricultural_ha"]),
+                         "base_agricultural": fmt.hectares(plans[base]["agricultural_ha"]),
+                         "caveat": (ratio_trap_short(plans[k], plans[base])
+                                    if c.get("ratio_trap") else ""),
                          "newly": fmt.hectares(c.get("newly_designated_ha")),
                          "released": fmt.hectares(c.get("released_ha"))}
                         for k, c in summary["comparisons"].items()],
@@ -716,10 +723,12 @@ def summary_paragraphs(summary: dict) -> list[str]:
             f"{fmt.percent(p['share_of_municipal_agricultural_land'])} av all jordbruksmark "
             "i kommunen.")
     for key, c in summary["comparisons"].items():
+        caveat = f"{ratio_trap_text(plans[key], plans[base])} " if c.get("ratio_trap") else ""
         out.append(
             f"Jämfört med {plans[base]['label']} ändras andelen i {plans[key]['label']} med "
-            f"{fmt.percentage_points(c['share_change_pp'])}, så "
-            f"{goal_text(c['goal_met'], reason=True)}. "
+            f"{fmt.percentage_points(c['share_change_pp'])} "
+            f"({farmland_beside(plans[key], plans[base])}), så "
+            f"{goal_text(c['goal_met'], reason=True)}. {caveat}"
             f"{plans[key]['label']} pekar ut {fmt.hectares(c.get('newly_designated_ha'))} "
             f"jordbruksmark som inte låg i {plans[base]['label']}s utvecklingsområden "
             f"(nyutpekad), och {fmt.hectares(c.get('released_ha'))} som låg där inte längre "

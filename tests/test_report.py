@@ -247,6 +247,12 @@ def number_pool(config: Config) -> tuple[list[float], set[str]]:
     pieces = pyogrio.read_dataframe(config.output.processed / "analysis.gpkg",
                                     layer="agricultural_in_areas", read_geometry=False)
     values.extend(float(v) for v in pieces["arslager"].unique())
+    # The cumulative removals of "Områden som höjer andelen mest", from scenario.json.
+    from pipeline.report.data import raising_areas, report_data
+    from pipeline.results import read_processed
+
+    for _, fig in raising_areas(report_data(read_processed(config.output.processed), None)):
+        walk(fig.as_dict())
     return values, strings
 
 
@@ -412,8 +418,10 @@ def base_summary() -> dict:
     return {
         "baseline": "op2017",
         "plans": {
-            "op2017": {"label": "ÖP 2017", "n_areas": 40, "share": 0.231},
-            "op2025": {"label": "ÖP 2025 (förslag)", "n_areas": 44, "share": 0.184},
+            "op2017": {"label": "ÖP 2017", "n_areas": 40, "share": 0.231,
+                       "agricultural_ha": 900.0, "development_area_ha": 3896.1},
+            "op2025": {"label": "ÖP 2025 (förslag)", "n_areas": 44, "share": 0.184,
+                       "agricultural_ha": 800.0, "development_area_ha": 4347.8},
         },
         "comparisons": {"op2025": {"share_change_pp": -4.7, "goal_met": True}},
     }
@@ -434,7 +442,21 @@ def test_sentence_decrease():
     assert sentence() == (
         "Andelen jordbruksmark i översiktsplanens utvecklingsområden är 18,4 % i ÖP 2025 "
         "(förslag), jämfört med 23,1 % i ÖP 2017 – en minskning med 4,7 procentenheter. "
-        "Målet är uppfyllt.")
+        "Målet är uppfyllt. Jordbruksmarken i utvecklingsområdena är 800,0 ha i ÖP 2025 "
+        "(förslag), jämfört med 900,0 ha i ÖP 2017 – 100,0 ha mindre.")
+
+
+def test_sentence_decrease_with_more_farmland_has_the_caveat():
+    text = sentence(plans__op2025__agricultural_ha=1000.0,
+                    comparisons__op2025__ratio_trap=True)
+    assert text == (
+        "Andelen jordbruksmark i översiktsplanens utvecklingsområden är 18,4 % i ÖP 2025 "
+        "(förslag), jämfört med 23,1 % i ÖP 2017 – en minskning med 4,7 procentenheter. "
+        "Målet är uppfyllt. Jordbruksmarken i utvecklingsområdena är 1 000,0 ha i ÖP 2025 "
+        "(förslag), jämfört med 900,0 ha i ÖP 2017 – 100,0 ha mer. Obs: andelen har minskat, "
+        "men ÖP 2025 (förslag) pekar ut mer jordbruksmark än ÖP 2017. Andelen har minskat för "
+        "att utvecklingsområdena har vuxit med mark som inte är jordbruksmark (4 347,8 ha mot "
+        "3 896,1 ha), inte för att mindre jordbruksmark tas i anspråk.")
 
 
 def test_sentence_increase():
@@ -443,14 +465,15 @@ def test_sentence_increase():
     assert text == (
         "Andelen jordbruksmark i översiktsplanens utvecklingsområden är 24,4 % i ÖP 2025 "
         "(förslag), jämfört med 23,1 % i ÖP 2017 – en ökning med 1,3 procentenheter. "
-        "Målet är inte uppfyllt.")
+        "Målet är inte uppfyllt. Jordbruksmarken i utvecklingsområdena är 800,0 ha i ÖP 2025 "
+        "(förslag), jämfört med 900,0 ha i ÖP 2017 – 100,0 ha mindre.")
 
 
 def test_sentence_no_change():
     text = sentence(plans__op2025__share=0.231, comparisons__op2025__share_change_pp=0.0,
                     comparisons__op2025__goal_met=False)
-    assert text.endswith("jämfört med 23,1 % i ÖP 2017 – andelen är oförändrad. "
-                         "Målet är inte uppfyllt.")
+    assert ("jämfört med 23,1 % i ÖP 2017 – andelen är oförändrad. Målet är inte uppfyllt. "
+            "Jordbruksmarken") in text
     assert "minskning" not in text and "ökning" not in text
 
 

@@ -3,14 +3,16 @@ the sections and the figures use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pyogrio
 
+from pipeline import scenario
 from pipeline.errors import InputError
 from pipeline.results import Processed
+from pipeline.scenario import ScenarioFigures
 
 TOP_N = 10  # areas in the "most farmland" table and chart
 
@@ -23,6 +25,7 @@ class ReportData:
     areas: pd.DataFrame  # areas.csv
     gpkg: Path
     web_map: Path | None  # maps/index.html when it exists
+    scenario: dict = field(default_factory=dict)  # scenario.json (`pipeline.scenario`)
 
     @property
     def plans(self) -> dict[str, dict]:
@@ -48,7 +51,7 @@ class ReportData:
 def report_data(processed: Processed, web_map: Path | None) -> ReportData:
     """What the report is built from: the checked analysis outputs and the web map's page."""
     return ReportData(summary=processed.summary, areas=processed.areas, gpkg=processed.gpkg,
-                      web_map=web_map)
+                      web_map=web_map, scenario=processed.scenario)
 
 
 def field_block_years(data: ReportData) -> dict[str, list[int]]:
@@ -88,6 +91,25 @@ def top_areas(data: ReportData) -> pd.DataFrame:
     table = table.sort_values(["agricultural_ha", "area_id"], ascending=[False, True],
                               kind="stable")
     return table.head(TOP_N)
+
+
+def raising_areas(data: ReportData) -> list[tuple[pd.Series, ScenarioFigures]]:
+    """The headline plan's areas that raise its share (`share_effect_pp` > 0), most first
+    (at most TOP_N), each with the plan's figures once it and every area before it are
+    removed, recomputed exactly from scenario.json (not the single effects added up)."""
+    if not data.scenario:
+        return []
+    key = data.headline
+    mine = data.areas[data.areas["plan"] == key]
+    mine = mine[mine["share_effect_pp"] > 0].sort_values(
+        ["share_effect_pp", "area_id"], ascending=[False, True], kind="stable").head(TOP_N)
+    table = scenario.table_of(data.scenario)
+    left = set(scenario.plan_areas(data.scenario, key))
+    out = []
+    for number, row in mine.iterrows():  # areas.csv's row number is the area number
+        left.discard(int(number))
+        out.append((row, scenario.figures(data.scenario, key, left, table=table)))
+    return out
 
 
 def area_name(row: pd.Series) -> str:

@@ -21,6 +21,7 @@ from pipeline.report.data import (
     area_name,
     field_block_years,
     is_field_blocks,
+    raising_areas,
     top_areas,
 )
 from pipeline.report.model import Bullets, Cell, Code, Heading, Inline, Para, _Doc
@@ -57,6 +58,11 @@ def _pp_decimals(pp: float) -> int:
     while decimals < 4 and pp != 0 and fmt.round_half_away(abs(pp), decimals) == 0:
         decimals += 1
     return decimals
+
+
+def _pp_number(pp: float | None) -> str:
+    """A change in percentage points without the unit (it is in the column), e.g. "−4,7"."""
+    return "–" if pp is None else fmt.number(pp, _pp_decimals(pp), sign=True)
 
 
 def _pp(pp: float | None, *, sign: bool = True) -> str:
@@ -102,8 +108,20 @@ def citable_sentence(summary: dict, key: str, texts: Texts | None = None) -> str
         change = t.plain("citable.decrease", points=_pp(abs(pp), sign=False))
     else:
         change = t.plain("citable.increase", points=_pp(pp, sign=False))
+    more = plan["agricultural_ha"] - base["agricultural_ha"]
+    difference = (t.plain("citable.hectares_more", ha=fmt.hectares(more)) if more > 0 else
+                  t.plain("citable.hectares_less", ha=fmt.hectares(-more)) if more < 0 else
+                  t.plain("citable.hectares_same"))
+    hectares = t.plain("citable.hectares", agricultural=fmt.hectares(plan["agricultural_ha"]),
+                       base_agricultural=fmt.hectares(base["agricultural_ha"]),
+                       difference=difference, **names)
+    trap = (t.plain("citable.ratio_trap",
+                    development=fmt.hectares(plan["development_area_ha"]),
+                    base_development=fmt.hectares(base["development_area_ha"]), **names)
+            if comp.get("ratio_trap") else "")
     return t.plain("citable.compared", subject=subject, share=fmt.percent(plan["share"]),
-                   base_share=fmt.percent(base["share"]), change=change, **names)
+                   base_share=fmt.percent(base["share"]), change=change, hectares=hectares,
+                   ratio_trap=trap, **names)
 
 
 def role_sv(role: str, data: ReportData, t: Texts) -> str:
@@ -259,6 +277,31 @@ def _top_table(doc: _Doc, data: ReportData, t: Texts, top: pd.DataFrame) -> None
               *(c.label for c in extra)]
     doc.table(t.plain("top.caption", plan=label), header, rows,
               numeric={3, 4, 5, *(6 + i for i, c in enumerate(extra) if c.kind != "text")})
+
+
+def _raising_table(doc: _Doc, data: ReportData, t: Texts) -> None:
+    """The headline plan's areas that raise its share most, and the cumulative effect of
+    removing them one after another (each step recomputed from scenario.json)."""
+    label = data.label(data.headline)
+    steps = raising_areas(data)
+    if not data.scenario or data.plans[data.headline]["share"] is None:
+        return
+    doc.add(Heading(3, t.plain("raising.heading")))
+    if not steps:
+        doc.add(Para(t.inline("raising.none", plan=label)))
+        return
+    doc.add(Para(t.inline("raising.intro", plan=label)))
+    rows: list[list[Cell]] = []
+    for n, (r, fig) in enumerate(steps, start=1):
+        rows.append([_int(n), area_name(r), str(r.get("type") or ""),
+                     _pp_number(float(r["share_effect_pp"])),
+                     _ha(float(r["agricultural_ha_effect"])), fmt.percent(fig.share),
+                     _ha(fig.agricultural_ha), _pp_number(fig.share_change_pp)])
+    base = data.plans[data.baseline]
+    doc.table(t.plain("raising.caption", plan=label, base=data.label(data.baseline),
+                      base_share=fmt.percent(base["share"])),
+              t.plain_list("raising.header", base=data.label(data.baseline)), rows,
+              numeric={0, 3, 4, 5, 6, 7})
 
 
 def _cell(column: results.AreaColumn, value: object) -> str:
@@ -421,6 +464,7 @@ def build_document(data: ReportData, report_dir: Path, t: Texts) -> tuple[_Doc, 
     top = top_areas(data)
     _figures(doc, data, t, top)
     _top_table(doc, data, t, top)
+    _raising_table(doc, data, t)
     _method(doc, data, t)
     _sources(doc, data, t, report_dir)
     return doc, title
