@@ -200,7 +200,7 @@ def test_url_roundtrip_and_csv_with_awkward_ids(hand_js):
                 unknown: back.unknown, junk: junk.unknown, junkRole: junk.role,
                 none: S.decodeSelection(m, ""), csv: S.toCsv(m, s),
                 most: Array.from(most.selected)};""", A2, data_js=hand_js)
-    assert out["hash"] == f"m=agricultural_land%3Ap2&p.p1=A%2C1&x.p2="  # p2: all of it
+    assert out["hash"] == "m=agricultural_land%3Ap2&p.p1=A%2C1&x.p2="  # p2: all of it
     assert out["back"] == [1, 0, 1] and out["role"] == "agricultural_land:p2"
     assert out["unknown"] == []
     assert "<" not in out["hash"] and '"' not in out["hash"]  # ids are URI-encoded
