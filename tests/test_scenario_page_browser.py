@@ -265,6 +265,9 @@ def test_keyboard_only(visit, data):
     base = scenario.figures(data, "op2017", scenario.plan_areas(data, "op2017"))
     assert _shown(page) == _expected_text(base)
     tab_to("#omr-0")  # the first area of ÖP 2017, shown by the preset's filter
+    focused = page.locator("#omr-0").bounding_box()
+    panel = page.locator(".scenario-resultat").bounding_box()
+    assert focused["y"] >= panel["y"] + panel["height"]  # not hidden under the sticky figures
     page.keyboard.press("Space")
     chosen = scenario.plan_areas(data, "op2017")[1:]
     f = scenario.figures(data, "op2017", chosen)
