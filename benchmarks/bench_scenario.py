@@ -15,8 +15,11 @@ Playwright, every non-file request aborted) with the page opened from the file s
 * **one recomputation**: `OpjordScenario.figures` (the sums over the faces) after toggling a
   random area, timed in batches of 100 (Chromium coarsens `performance.now()`), per call;
 * **one toggle through the page**: a click on a random area's checkbox, from the click to
-  the new figures in the page, the URL rewritten and the map restyled (synchronous; the
-  browser's paint is not included), each timed alone.
+  the new figures in the page and the map restyled (synchronous; the browser's paint is
+  not included), each timed alone;
+* **the address**: the page rewrites the URL fragment 250 ms after the last change
+  (`history.replaceState`, which costs far more than the sums); timed alone, after a
+  random toggle, with the fragment's length.
 
 The table is printed and written between the scenario markers of `benchmarks/README.md`.
 """
@@ -99,10 +102,19 @@ MEASURE = r"""([toggles, batch]) => {
         box.click();
         click.push(performance.now() - t);
     }
+    // the address written after the pause (history.replaceState with the fragment)
+    const url = [];
+    for (let i = 0; i < 20; i++) {
+        boxes[rand(boxes.length)].click();
+        const t = performance.now();
+        api.url();
+        url.push(performance.now() - t);
+    }
     const stats = xs => { const s = xs.slice().sort((a, b) => a - b);
         return {median: s[Math.floor(s.length / 2)], p95: s[Math.floor(s.length * 0.95)],
                 max: s[s.length - 1]}; };
-    return {compute_ms: stats(perCall), click_ms: stats(click), faces: m.area.length,
+    return {compute_ms: stats(perCall), click_ms: stats(click), url_ms: stats(url),
+            url_chars: location.hash.length, faces: m.area.length,
             areas: m.nAreas, memberships: m.cover.length};
 }"""
 
@@ -141,7 +153,8 @@ def _mb(n: int) -> str:
 def table(results: dict) -> str:
     rows = ["| scale | areas | faces (in boundary) | memberships | data (gzip) | page total "
             "(gzip) | ready | one recomputation: median (p95) | one toggle through the page: "
-            "median (p95, max) |", "|---|---|---|---|---|---|---|---|---|"]
+            "median (p95, max) | address after the pause: median (fragment) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         c, k = r["compute_ms"], r["click_ms"]
         rows.append(
@@ -149,7 +162,8 @@ def table(results: dict) -> str:
             f"{_mb(r['data_bytes'])} ({_mb(r['data_gzip'])}) | {_mb(r['page_bytes'])} "
             f"({_mb(r['page_gzip'])}) | {r['ready_ms']:.0f} ms | {1000 * c['median']:.0f} µs "
             f"({1000 * c['p95']:.0f} µs) | {k['median']:.2f} ms ({k['p95']:.2f}, "
-            f"{k['max']:.2f} ms) |")
+            f"{k['max']:.2f} ms) | {r['url_ms']['median']:.1f} ms "
+            f"({r['url_chars']:,} characters) |")
     return "\n".join(rows)
 
 
