@@ -72,6 +72,8 @@ GPKG_FIELD_LABELS = {
     "kommun": "Kommun",
 }
 AREA_TEXT_COLUMNS = ("plan", "area_id", "name", "type", "status")
+# The scenario page in maps/ and the script holding its data (`pipeline.scenario_page`).
+SCENARIO_PAGE, SCENARIO_DATA = "scenario.html", "scenario-data.js"
 
 # ---------------------------------------------------------------------------- area columns
 

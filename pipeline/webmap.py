@@ -8,6 +8,8 @@ as a self-contained static folder:
     maps/index.html              start page: the maps, headline figures, links
     maps/oversikt.html           overview map (folium/Leaflet), legend, summary, table
     maps/tillganglighet.html     tillgänglighetsredogörelse (accessibility statement)
+    maps/scenario.html           scenario page: tick areas, exact share (`scenario_page`)
+    maps/scenario-data.js        its data: the faces of scenario.json
     maps/assets/                 the pages' own CSS and JS
     maps/vendor/leaflet/         Leaflet, shipped with the package (no CDN)
 
@@ -52,6 +54,7 @@ from pipeline.errors import InputError
 from pipeline.outputs import publishing
 from pipeline.results import (
     LANDCOVER_COLUMNS,
+    SCENARIO_PAGE,
     AreaColumn,
     Processed,
     area_columns,
@@ -62,6 +65,7 @@ from pipeline.results import (
     read_processed,
     status_label,
 )
+from pipeline.scenario_page import MapKit, build_scenario
 from pipeline.styles import (
     BOUNDARY_STYLE,
     CONTEXT_STYLE,
@@ -454,7 +458,11 @@ def folium_map(config: Config, map_layers: list[MapLayer]) -> folium.Map:
 
 def render_map(config: Config, map_layers: list[MapLayer]) -> dict[str, Markup]:
     """The folium map as page parts: head links, the map element and its script."""
-    m = folium_map(config, map_layers)
+    return _page_parts(folium_map(config, map_layers))
+
+
+def _page_parts(m: folium.Map) -> dict[str, Markup]:
+    """A folium map rendered for a page: vendored Leaflet linked, ids numbered."""
     m.default_js = [("leaflet", "vendor/leaflet/leaflet.js")]
     m.default_css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
     figure = m.get_root()
@@ -676,15 +684,25 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
               "demo": bool(summary.get("demo")), "headline": headline(summary),
               "basemap_name": basemap[2] if basemap else None,
               "tile_host": tile_host(config), "base_label": base_label,
-              "pages": {"index": INDEX, "overview": OVERVIEW, "statement": STATEMENT}}
+              "scenario": bool(processed.scenario),
+              "pages": {"index": INDEX, "overview": OVERVIEW, "statement": STATEMENT,
+                        "scenario": SCENARIO_PAGE}}
     legend = [la.style for la in map_layers]
-    return {
+    pages = {
         OVERVIEW: env.get_template("oversikt.html.j2").render(
             **common, parts=parts, legend=legend, paragraphs=summary_paragraphs(summary),
             columns=columns, rows=rows),
         INDEX: env.get_template("index.html.j2").render(**common),
         STATEMENT: env.get_template("tillganglighet.html.j2").render(**common),
     }
+    if common["scenario"]:
+        pages.update(build_scenario(config, processed, env, common, MapKit(
+            new_map=lambda: _Map(location=None, tiles=None, zoom_control=False,
+                                 control_scale=False, prefer_canvas=False),
+            features=web_features, style=plan_style, boundary=BOUNDARY_STYLE, esc=esc,
+            bounds=lambda shapes: _bounds([MapLayer(BOUNDARY_STYLE, d) for d in shapes]),
+            parts=_page_parts)))
+    return pages
 
 
 # ---------------------------------------------------------------------------- writing
@@ -719,7 +737,7 @@ def write_maps(config: Config, processed: Processed, folder: Path) -> list[str]:
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     log.info("Skrev %d webbsidor med kartor (%s MB sammanlagt) på %s s", len(pages),
              fmt.number(size / 1e6, 2), fmt.number(time.perf_counter() - start, 1))
-    return [INDEX, OVERVIEW, STATEMENT]
+    return [INDEX, OVERVIEW, STATEMENT] + ([SCENARIO_PAGE] if SCENARIO_PAGE in pages else [])
 
 
 def build_maps(config: Config) -> list[Path]:
