@@ -179,7 +179,9 @@ def test_index_links_the_scenario_page(demo):
     page = (demo / "maps" / SCENARIO_PAGE).read_text(encoding="utf-8")
     sources = re.findall(r'<script[^>]*src="([^"]+)"', page)
     assert sources == ["vendor/leaflet/leaflet.js", SCENARIO_DATA, "assets/scenario.js"]
-    assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing from another host
+    # nothing loaded from another host (the credits' <a href> links are not requests)
+    assert not re.search(r'src="(https?:)?//', page)
+    assert not re.search(r'<link[^>]*href="(https?:)?//', page)
     assert "tile" not in page.lower()  # no basemap on this page
 
 
