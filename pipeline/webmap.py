@@ -735,8 +735,9 @@ def area_index(map_layers: list[MapLayer]) -> list[dict]:
 def page_credits(config: Config) -> list[dict]:
     """The credits line of the maps: who made each data set the config uses.
 
-    HOOK: `pipeline.publication.credits(config)` (issue 15) is the one source of credits for
-    map, report and workbook; until it is merged, the same sources are named here.
+    HOOK: `pipeline.publication.credits(config)` (the `[publication]` config) is the one source of
+    credits for
+    map, report and workbook; without that module the same sources are named here.
     """
     try:
         from pipeline.publication import credits

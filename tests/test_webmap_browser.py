@@ -317,7 +317,7 @@ def test_table_sorts_by_number(visit):
     assert values == sorted(values, reverse=True)
 
 
-# ---------------------------------------------------------------- issue 16: compare, find, link
+# ---------------------------------------------------------------- compare, find, link, credits
 
 AREA_ELEMENTS = """() => {
     // Each area's drawn element: its shape, or its ring when the shape is too small to see.
