@@ -48,7 +48,7 @@ def summary_lines(summary: dict, outputs: list[Path]) -> list[str]:
     """The short Swedish summary printed at the end of a run."""
     lines = []
     if summary.get("demo"):
-        lines.append(demo_note(summary.get("kommun") or "kommunen"))
+        lines.append(demo_note(summary.get("kommun")))
     lines.append("Andel jordbruksmark i utvecklingsområdena:")
     for p in summary["plans"].values():
         share = fmt.percent(p["share"]) if p["share"] is not None else "saknas (inga områden)"
@@ -136,7 +136,7 @@ def _publish(config: Config, roles: tuple[str, ...]) -> Outcome:
             from pipeline.report import report_data, write_report
 
             data = report_data(processed, config.output.maps / INDEX if "maps" in roles
-                               else _existing(config.output.maps / "index.html"))
+                               else _existing(config.output.maps / "index.html"), config)
             written["reports"] = write_report(data, config.output.reports, pub.stage("reports"))
     outputs = [pub.final(role, name) for role, names in written.items() for name in names]
     return Outcome(outputs, processed.summary)
@@ -186,7 +186,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Config, argparse.Namespace], Outcome]]]
     "analyse": ("läs, rensa, överlagra, beräkna och skriv data/processed", cmd_analyse),
     "validate": ("kontrollera indata utan att skriva något", cmd_validate),
     "map": ("webbkartorna (maps/) från data/processed", cmd_map),
-    "report": ("målrapporten för 3A (reports/) från data/processed", cmd_report),
+    "report": ("målrapporten (reports/) från data/processed", cmd_report),
 }
 
 

@@ -107,9 +107,36 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class CreditConfig:
+    """One extra credit line from `[publication] credits`: who, for what, where."""
+
+    source: str
+    text: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicationConfig:
+    """Who publishes the outputs and what they say: the goal, the contact, extra credits.
+
+    `publisher` None: "<kommun>s kommun" (see `pipeline.publication.publisher`); `goal`
+    None: the report's general wording (pipeline/report/texts.toml [goal] default).
+    """
+
+    publisher: str | None = None
+    goal: str | None = None
+    goal_id: str | None = None  # the goal's number in the municipality's plan, e.g. "3A"
+    goal_source: str | None = None  # the document the goal is from
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    contact_url: str | None = None
+    credits: tuple[CreditConfig, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
-    kommun: str
+    kommun: str | None  # None: the outputs say "kommunen"
     kommunkod: str | None
     agricultural_land: AgriculturalSource
     plans: tuple[PlanConfig, ...]
@@ -118,6 +145,7 @@ class Config:
     landcover: LandcoverConfig | None = None
     webmap: WebmapConfig = field(default_factory=WebmapConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    publication: PublicationConfig = field(default_factory=PublicationConfig)
 
     @property
     def root(self) -> Path:
@@ -159,7 +187,7 @@ def _default(cls: type, name: str) -> Any:
 _VECTOR_KEYS = _field_names(VectorSource) - {"role", "table"}
 _KEYS: dict[str, set[str]] = {
     "": {"project", "boundary", "agricultural_land", "landcover", "plans", "output",
-         "webmap", "fetch"},
+         "webmap", "fetch", "publication"},
     "project": {"kommun", "kommunkod"},
     "boundary": _VECTOR_KEYS,
     "agricultural_land": _field_names(AgriculturalSource) - {"role", "table"},
@@ -168,9 +196,10 @@ _KEYS: dict[str, set[str]] = {
     "output": _field_names(OutputConfig),
     "webmap": _field_names(WebmapConfig),
     "fetch": _field_names(FetchConfig),
+    "publication": _field_names(PublicationConfig),
+    "publication.credits": _field_names(CreditConfig),
 }
 
-DEFAULT_KOMMUN = "Norrköping"
 # [output] folders when not given, relative to the config file's folder.
 OUTPUT_FOLDERS = {"processed": "data/processed", "maps": "maps", "reports": "reports"}
 
@@ -432,10 +461,11 @@ def _read_toml(cfg_path: Path) -> dict[str, Any]:
         raise InputError(toml_problem(cfg_path, text, exc)) from None
 
 
-def _project(table: _Tables, raw: dict[str, Any]) -> tuple[str, str | None]:
-    """[project]: kommun and kommunkod."""
+def _project(table: _Tables, raw: dict[str, Any]) -> tuple[str | None, str | None]:
+    """[project]: kommun and kommunkod (both optional)."""
     r = table("[project]", raw.get("project", {}), "project")
-    return nfc(r.get("kommun", str, DEFAULT_KOMMUN)), r.get("kommunkod", str)
+    kommun = r.get("kommun", str)
+    return (None if kommun is None else nfc(kommun)), r.get("kommunkod", str)
 
 
 def _vector(r: _Reader, role: str) -> VectorSource | None:
@@ -660,6 +690,66 @@ def _fetch(table: _Tables, raw: dict[str, Any]) -> FetchConfig:
                            fix="ange antalet objekt per WFS-anrop, t.ex. page_size = 5000"))
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-–]{4,}[0-9]$")
+_URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
+GOAL_MAX_CHARS = 1000  # a goal is a sentence or two, not a chapter
+
+
+def _url(r: _Reader, key: str) -> str | None:
+    value = r.get(key, str)
+    if value is not None and not _URL.match(value):
+        r.fail(key, f"= {value!r} är ingen webbadress",
+               'skriv hela adressen med https://, t.ex. "https://www.kommun.se/kontakt"')
+        return None
+    return value
+
+
+def _credits(table: _Tables, r: _Reader) -> tuple[CreditConfig, ...]:
+    """[publication] `credits`: a list of { source, text, url } tables."""
+    items = r.get("credits", list, [])
+    out = []
+    for i, item in enumerate(items, start=1):
+        c = table(f"{r.table} credits #{i}", item, "publication.credits")
+        source, text = c.get("source", str, required=True), c.get("text", str, required=True)
+        url = _url(c, "url")
+        if source and text:
+            out.append(CreditConfig(source=nfc(source), text=nfc(text), url=url))
+    return tuple(out)
+
+
+def _publication(table: _Tables, raw: dict[str, Any]) -> PublicationConfig:
+    """[publication] (optional): publisher, goal and its source, contact, extra credits."""
+    r = table("[publication]", raw.get("publication", {}), "publication")
+    email = r.get("contact_email", str)
+    if email is not None and not _EMAIL.match(email):
+        r.fail("contact_email", f"= {email!r} är ingen e-postadress",
+               'skriv adressen som namn@kommun.se, t.ex. contact_email = "kontakt@kommun.se"')
+        email = None
+    phone = r.get("contact_phone", str)
+    if phone is not None and not _PHONE.match(phone):
+        r.fail("contact_phone", f"= {phone!r} är inget telefonnummer",
+               'skriv numret med siffror, mellanslag och bindestreck, t.ex. '
+               'contact_phone = "011-15 00 00" eller "+46 11 15 00 00"')
+        phone = None
+    goal = r.get("goal", str)
+    if goal is not None and len(goal) > GOAL_MAX_CHARS:
+        r.fail("goal", f"är {fmt.number(len(goal), 0)} tecken lång (högst "
+               f"{fmt.number(GOAL_MAX_CHARS, 0)})", "skriv målets formulering, inte hela "
+               "dokumentet; källan anges i `goal_source`")
+        goal = None
+    goal_id = r.get("goal_id", str)
+    if goal_id is not None and len(goal_id) > 20:
+        r.fail("goal_id", f"= {goal_id!r} är längre än 20 tecken",
+               'ange målets nummer eller korta namn, t.ex. goal_id = "3A"')
+        goal_id = None
+    texts = {k: (None if v is None else " ".join(nfc(v).split()))
+             for k, v in (("publisher", r.get("publisher", str)), ("goal", goal),
+                          ("goal_id", goal_id), ("goal_source", r.get("goal_source", str)))}
+    return PublicationConfig(**texts, contact_email=email, contact_phone=phone,
+                             contact_url=_url(r, "contact_url"), credits=_credits(table, r))
+
+
 def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
     """Read and validate the TOML config at `path`; raise InputError listing every problem.
 
@@ -679,8 +769,10 @@ def load_config(path: str | Path, *, inputs_must_exist: bool = True) -> Config:
     output = _output(table, raw)
     webmap = _webmap(table, raw)
     fetch = _fetch(table, raw)
+    publication = _publication(table, raw)
     problems.raise_if_any()
     assert agricultural is not None
     return Config(path=cfg_path, kommun=kommun, kommunkod=kommunkod,
                   agricultural_land=agricultural, plans=plans, output=output,
-                  boundary=boundary, landcover=landcover, webmap=webmap, fetch=fetch)
+                  boundary=boundary, landcover=landcover, webmap=webmap, fetch=fetch,
+                  publication=publication)

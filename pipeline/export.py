@@ -27,9 +27,10 @@ import pyogrio
 import pyproj
 import shapely
 import xlsxwriter
+from xlsxwriter.utility import xl_pixel_width
 
 import pipeline
-from pipeline import ANALYSIS_CRS
+from pipeline import ANALYSIS_CRS, fmt
 from pipeline.analyse import Analysis
 from pipeline.outputs import publishing
 from pipeline.read import USE_ARROW
@@ -88,13 +89,9 @@ def run_id(analysis: Analysis) -> str:
     return digest.hexdigest()[:16]
 
 
-def build_summary(analysis: Analysis, files: dict | None = None, *,
-                  run: str | None = None) -> dict:
-    """The machine-readable result (schema opjord.summary/1).
-
-    `files` records what summary.json belongs with (see `write_processed`); `run` is the
-    run id when the caller has it already (else `run_id(analysis)`).
-    """
+def summary_inputs(analysis: Analysis) -> list[dict]:
+    """summary.json `inputs`: every input with its path, layer, sha256 (of the whole input
+    and of each of its files), features, CRS and cleaning; the raster last."""
     config = analysis.config
     inputs = []
     for source in config.vector_sources():
@@ -109,6 +106,17 @@ def build_summary(analysis: Analysis, files: dict | None = None, *,
             entry["cleaning"] = analysis.cleaning[source.role].as_dict()
         inputs.append(entry)
     inputs.extend(analysis.extra_inputs)  # the land-cover raster, when configured
+    return inputs
+
+
+def build_summary(analysis: Analysis, files: dict | None = None, *,
+                  run: str | None = None) -> dict:
+    """The machine-readable result (schema opjord.summary/1).
+
+    `files` records what summary.json belongs with (see `write_processed`); `run` is the
+    run id when the caller has it already (else `run_id(analysis)`).
+    """
+    config = analysis.config
     return {
         "schema": SCHEMA,
         "run_id": run or run_id(analysis),
@@ -122,7 +130,7 @@ def build_summary(analysis: Analysis, files: dict | None = None, *,
         "plans": analysis.plans,
         "comparisons": analysis.comparisons,
         "municipal_agricultural_ha": analysis.municipal_agricultural_ha,
-        "inputs": inputs,
+        "inputs": summary_inputs(analysis),
         "warnings": [w.as_dict() for w in analysis.warnings],
         "software": software_versions(),
         **({"files": files} if files is not None else {}),
@@ -266,25 +274,38 @@ def _summary_table(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_xlsx(analysis: Analysis, path: Path) -> None:
-    """opjord.xlsx: a summary sheet and one sheet per plan, Swedish headers.
+SOURCES_SHEET = "Källor"
+# Column widths fitted to the content (xlsxwriter's autofit, in pixels of Excel's default
+# font), at most this wide; longer texts wrap in their column.
+WIDTH_CAP_PX = 480  # about 68 characters: a sha256 fits
+WIDTH_MIN = 10  # characters
+_FOOTER = "&L&A&RSida &P av &N"  # sheet name; page n of N
 
-    The plan sheets need only the areas, so they are filled first; the summary sheet
-    (the first one) last, as it waits for the municipal total.
+
+def write_xlsx(analysis: Analysis, path: Path) -> None:
+    """opjord.xlsx: a summary sheet, one sheet per plan (Swedish headers) and the sources
+    sheet (credits, every input file's sha256).
+
+    Every table has its filter, a frozen header, widths fitted to its content and a print
+    set-up (A4 landscape, one page wide, the header on every page; the summary on one
+    page). The plan sheets need only the areas, so they are filled first; the summary
+    sheet (the first one) last, as it waits for the municipal total.
     """
     config = analysis.config
     headers = {c.name: c.label for c in table_columns(analysis)}
     note = (demo_note(config.kommun) if analysis.demo
-            else "Källa: opjord, se summary.json för indata och versioner.")
+            else f"Källa: opjord, se bladet {SOURCES_SHEET} och summary.json för indata och "
+                 "versioner.")
     # Text from the data is written as text: never a formula, link or number in Excel.
     options = {"strings_to_formulas": False, "strings_to_urls": False,
                "strings_to_numbers": False}
     with xlsxwriter.Workbook(path, options) as book:
         formats = {"pct": book.add_format({"num_format": "0.0%"}),
                    "ha": book.add_format({"num_format": "#,##0.00"}),
-                   "header": book.add_format({"bold": True, "bottom": 1})}
+                   "header": book.add_format({"bold": True, "bottom": 1}),
+                   "wrap": book.add_format({"text_wrap": True, "valign": "top"})}
         first = book.add_worksheet(SUMMARY_SHEET)
-        used = {_sheet_key(SUMMARY_SHEET)}
+        used = {_sheet_key(SUMMARY_SHEET), _sheet_key(SOURCES_SHEET)}
         all_areas = areas_table(analysis)
         for plan in config.plans:
             table = all_areas[all_areas["plan"] == plan.key].drop(columns=["plan"])
@@ -292,8 +313,32 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
             table = table.rename(columns=headers)
             sheet = book.add_worksheet(_sheet_name(plan.label, used))
             _write_table(sheet, table, formats, header_row=0)
-        first.write_string(0, 0, note)
-        _write_table(first, _summary_table(analysis), formats, header_row=2)
+        _write_table(book.add_worksheet(SOURCES_SHEET), sources_table(analysis), formats,
+                     header_row=0)
+        _write_table(first, _summary_table(analysis), formats, header_row=2, one_page=True)
+        first.write_string(0, 0, note)  # after the widths: the note may run past column A
+
+
+def sources_table(analysis: Analysis) -> pd.DataFrame:
+    """The sources sheet: one row per credit (`pipeline.publication.credits`), then one per
+    input file with its sha256 (summary.json `inputs`)."""
+    from pipeline.publication import credits
+    from pipeline.results import role_label
+
+    config = analysis.config
+    rows = [{"Slag": "Upphov", "Namn": c.source, "Beskrivning": c.text, "Fil": None,
+             "sha256": None, "Webbadress": c.url} for c in credits(config)]
+    for entry in summary_inputs(analysis):
+        layer = f"lager {entry['layer']}" if entry.get("layer") else ""
+        features = (f"{fmt.number(entry['features'], 0)} objekt"
+                    if isinstance(entry.get("features"), int) else "")
+        files = entry.get("files") or [{"path": entry["path"], "sha256": entry["sha256"]}]
+        for f in files:
+            rows.append({"Slag": "Indatafil", "Namn": role_label(entry["role"], config),
+                         "Beskrivning": ", ".join(t for t in (layer, features) if t) or None,
+                         "Fil": f["path"], "sha256": f["sha256"], "Webbadress": None})
+    return pd.DataFrame(rows, columns=["Slag", "Namn", "Beskrivning", "Fil", "sha256",
+                                       "Webbadress"])
 
 
 def _cell_values(column: pd.Series) -> list:
@@ -302,7 +347,8 @@ def _cell_values(column: pd.Series) -> list:
     return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
-def _write_table(sheet, table: pd.DataFrame, formats: dict, *, header_row: int) -> None:
+def _write_table(sheet, table: pd.DataFrame, formats: dict, *, header_row: int,
+                 one_page: bool = False) -> None:
     """A header row and one column at a time (xlsxwriter directly: no per-cell objects).
 
     Text goes through `write_string` and numbers through `write_number`, so no value from
@@ -310,30 +356,43 @@ def _write_table(sheet, table: pd.DataFrame, formats: dict, *, header_row: int) 
     """
     for i, col in enumerate(table.columns):
         sheet.write_string(header_row, i, str(col), formats["header"])
+    wrap = set()
     for i, col in enumerate(table.columns):
         for r, value in enumerate(_cell_values(table[col]), start=header_row + 1):
             if isinstance(value, str):
                 if value:
                     sheet.write_string(r, i, value)
+                    if i not in wrap and xl_pixel_width(value) + 7 > WIDTH_CAP_PX:
+                        wrap.add(i)
             elif isinstance(value, bool):
                 sheet.write_boolean(r, i, value)
             elif isinstance(value, int | float):
                 sheet.write_number(r, i, value)
             elif value is not None:
                 sheet.write_string(r, i, str(value))
-    _format_sheet(sheet, table.columns, formats, header_row=header_row)
+    _format_sheet(sheet, table, formats, header_row=header_row, wrap=wrap, one_page=one_page)
 
 
-def _format_sheet(sheet, columns, formats: dict, *, header_row: int) -> None:
-    """Column widths and formats (ha with 2 decimals, shares as percent); frozen header.
+def _format_sheet(sheet, table: pd.DataFrame, formats: dict, *, header_row: int,
+                  wrap: set[int], one_page: bool) -> None:
+    """Formats (ha with 2 decimals, shares as percent), filter, frozen header, widths
+    fitted to the content (at most `WIDTH_CAP_PX`; wider text wraps), print set-up.
 
     Formats are Excel's locale-neutral codes: Swedish Excel shows 1 234,56 and 18,4 %.
     """
-    for i, col in enumerate(map(str, columns)):
-        fmt = (formats["pct"] if col.startswith("Andel") else
-               formats["ha"] if "(ha)" in col or "procentenheter" in col else None)
-        sheet.set_column(i, i, max(12, min(40, len(col) + 2)), fmt)
+    for i, col in enumerate(map(str, table.columns)):
+        number = (formats["pct"] if col.startswith("Andel") else
+                  formats["ha"] if "(ha)" in col or "procentenheter" in col else
+                  formats["wrap"] if i in wrap else None)
+        sheet.set_column(i, i, WIDTH_MIN, number)
+    sheet.autofilter(header_row, 0, header_row + len(table), max(len(table.columns) - 1, 0))
     sheet.freeze_panes(header_row + 1, 0)
+    sheet.autofit(WIDTH_CAP_PX)  # after the filter: its button widens the header
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 1 if one_page else 0)  # one page wide (and high, for the summary)
+    sheet.repeat_rows(header_row)
+    sheet.set_footer(_FOOTER)
 
 
 def write_processed(analysis: Analysis, folder: Path, run: str | None = None) -> list[str]:

@@ -174,13 +174,14 @@ def role_label(role: str, config=None) -> str:
 
 
 def genitive(name: str) -> str:
-    """A Swedish genitive: "Norrköping" → "Norrköpings", "Borås" stays "Borås"."""
+    """A Swedish genitive: "Ödeshög" → "Ödeshögs", "Borås" stays "Borås"."""
     return name if name.endswith(("s", "x", "z")) else f"{name}s"
 
 
-def demo_note(kommun: str) -> str:
-    """The line every output made from the demo data carries."""
-    return f"DEMODATA: syntetiska data – siffrorna är inte {genitive(kommun)} kommuns."
+def demo_note(kommun: str | None) -> str:
+    """The line every output made from the demo data carries (`kommun` None: no name)."""
+    whose = f"{genitive(kommun)} kommuns" if kommun else "kommunens"
+    return f"DEMODATA: syntetiska data – siffrorna är inte {whose}."
 
 
 def goal_answer(goal_met: bool | None) -> str:

@@ -859,7 +859,11 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
     parts = render_map(config, map_layers)
     columns, rows = table_rows(processed)
     base_label = summary["plans"][summary["baseline"]]["label"]
-    common = {"summary": summary, "kommun": summary.get("kommun") or config.kommun,
+    from pipeline.publication import publication
+
+    common = {"summary": summary,
+              "kommun": summary.get("kommun") or config.kommun or "kommunen",
+              "publication": publication(config),
               "demo": bool(summary.get("demo")), "headline": headline(summary),
               "basemap_name": basemap[2] if basemap else None,
               "tile_host": tile_host(config), "base_label": base_label,

@@ -186,7 +186,7 @@ def test_a_minimal_config_gets_the_documented_defaults(tmp_path):
     cfg = tmp_path / "opjord.toml"
     cfg.write_text(MINIMAL + '\n[landcover]\npath = "raw/nmd.tif"\n', encoding="utf-8")
     config = load_config(cfg, inputs_must_exist=False)
-    assert (config.kommun, config.kommunkod, config.boundary) == ("Norrköping", None, None)
+    assert (config.kommun, config.kommunkod, config.boundary) == (None, None, None)
     agri = config.agricultural_land
     assert (agri.path, agri.layer, agri.crs, agri.class_column, agri.classes) == (
         tmp_path / "raw/blocks.gpkg", None, None, "agoslag", ("Åker", "Bete"))
@@ -214,7 +214,7 @@ AGRICULTURAL = VECTOR | {"class_column", "classes"}
 KNOWN_KEYS = {
     "top level": (("[project]", "okand = 1\n[project]"),
                   {"project", "boundary", "agricultural_land", "landcover", "plans", "output",
-                   "webmap", "fetch"}),
+                   "webmap", "fetch", "publication"}),
     "[project]": (("[project]", "[project]\nokand = 1"), {"kommun", "kommunkod"}),
     "[boundary]": (("[boundary]", "[boundary]\nokand = 1"), VECTOR),
     "[agricultural_land]": (("[agricultural_land]", "[agricultural_land]\nokand = 1"),
@@ -234,6 +234,12 @@ KNOWN_KEYS = {
                   "context_buffer_m"}),
     "[fetch]": ((None, "[fetch]\nokand = 1"), {"url", "layer_latest", "layer_years",
                                                "page_size"}),
+    "[publication]": ((None, "[publication]\nokand = 1"),
+                      {"publisher", "goal", "goal_id", "goal_source", "contact_email",
+                       "contact_phone", "contact_url", "credits"}),
+    "[publication] credits #1": (
+        (None, '[publication]\ncredits = [{ source = "A", text = "B", okand = 1 }]'),
+        {"source", "text", "url"}),
 }
 
 
@@ -250,9 +256,67 @@ def test_each_table_names_exactly_its_known_keys(project, table):
     where = "konfigurationsfilen" if table == "top level" else table
     assert problem.startswith(f"{project}: {where} `okand` är ingen känd nyckel. Åtgärd: ")
     listed = problem.split("kända nycklar här: ")[1].removesuffix(".").split(", ")
-    assert listed == sorted(f"`{k}`" for k in known)
+    assert listed == [f"`{k}`" for k in sorted(known)]
     assert main(["validate", "--config", str(project), "-q"]) == 2
     # Without the unknown key the same tables are accepted.
     project.write_text(project.read_text(encoding="utf-8").replace(", okand = 1", "")
                        .replace("okand = 1", ""), encoding="utf-8")
     load_config(project, inputs_must_exist=False)
+
+
+# --- [publication] -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line, needle, problem", [
+    ('contact_email = "kontakt.kommun.se"', "`contact_email`", "är ingen e-postadress"),
+    ('contact_email = "a b@kommun.se"', "`contact_email`", "är ingen e-postadress"),
+    ('contact_phone = "ring oss"', "`contact_phone`", "är inget telefonnummer"),
+    ('contact_phone = "12"', "`contact_phone`", "är inget telefonnummer"),
+    ('contact_url = "www.kommun.se"', "`contact_url`", "är ingen webbadress"),
+    ('contact_url = "javascript:alert(1)"', "`contact_url`", "är ingen webbadress"),
+    ('goal = ""', "`goal`", "är tom"),
+    ('goal = 3', "`goal`", "ska vara en text"),
+    (f'goal = "{"x" * 1001}"', "`goal`", "1\u00a0001 tecken lång"),
+    ('goal_id = "ett mycket långt målnummer"', "`goal_id`", "längre än 20 tecken"),
+    ('publisher = " "', "`publisher`", "är tom"),
+    ('credits = "Jordbruksverket"', "`credits`", "ska vara en lista"),
+    ('credits = ["Jordbruksverket"]', "[publication] credits #1", "ska vara en tabell"),
+    ('credits = [{ text = "Karta" }]', "credits #1 `source`", "saknas"),
+    ('credits = [{ source = "A", text = "B" }, { source = "C" }]', "credits #2 `text`",
+     "saknas"),
+    ('credits = [{ source = "A", text = "B", url = "ftp://x.se" }]', "credits #1 `url`",
+     "är ingen webbadress"),
+])
+def test_publication_traps(project, capsys, line, needle, problem):
+    _append(project, f"[publication]\n{line}")
+    _config_error(project, capsys, needle, problem)
+
+
+def test_publication_values_are_read(project):
+    _append(project, """[publication]
+publisher = "Testkommunen"
+goal = \"\"\"Mål 7. Andelen  ska
+minska.\"\"\"
+goal_id = "7"
+goal_source = "Budget 2026"
+contact_email = "gis@test.se"
+contact_phone = "+46 8-123 45 67"
+contact_url = "https://test.se/kontakt"
+credits = [{ source = "SCB", text = "Tätorter", url = "https://scb.se" },
+           { source = "X", text = "Y" }]
+""")
+    pub = load_config(project, inputs_must_exist=False).publication
+    assert (pub.publisher, pub.goal, pub.goal_id, pub.goal_source) == (
+        "Testkommunen", "Mål 7. Andelen ska minska.", "7", "Budget 2026")
+    assert (pub.contact_email, pub.contact_phone, pub.contact_url) == (
+        "gis@test.se", "+46 8-123 45 67", "https://test.se/kontakt")
+    assert [(c.source, c.text, c.url) for c in pub.credits] == [
+        ("SCB", "Tätorter", "https://scb.se"), ("X", "Y", None)]
+
+
+def test_every_publication_problem_is_reported_at_once(project):
+    _append(project, '[publication]\ncontact_email = "x"\ncontact_url = "y"\n'
+                     'credits = [{ url = "z" }]')
+    with pytest.raises(InputError) as err:
+        load_config(project, inputs_must_exist=False)
+    assert len(err.value.problems) == 5  # e-mail, url, and the credit's source, text, url

@@ -140,7 +140,7 @@ def test_outputs_open_for_planners(demo_project):
 
 
 def check_workbook(xlsx: pd.ExcelFile, s: dict) -> None:
-    assert xlsx.sheet_names == ["Sammanfattning", "ÖP 2017", "ÖP 2025 (förslag)"]
+    assert xlsx.sheet_names == ["Sammanfattning", "ÖP 2017", "ÖP 2025 (förslag)", "Källor"]
     summary = pd.read_excel(xlsx, "Sammanfattning", header=2)
     assert "Andel jordbruksmark" in summary.columns
     assert summary["Andel jordbruksmark"].tolist() == pytest.approx(

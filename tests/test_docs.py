@@ -172,6 +172,9 @@ def test_config_md_full_example_loads_and_uses_every_key(tmp_path):
             used.setdefault(table, set()).update(item)
             if table == "plans" and "agricultural_land" in item:
                 used["agricultural_land"].update(item["agricultural_land"])
+            if table == "publication":
+                for credit in item.get("credits", []):
+                    used.setdefault("publication.credits", set()).update(credit)
     assert differences(used, _KEYS, missing="not in the full example",
                        extra="in the example but not accepted") == []
 
@@ -313,6 +316,7 @@ def test_outputs_md_lists_every_column_layer_and_field(full_run):
             re.sub(r"^varav (Åker|Bete) \(ha\)$", "varav <class> (ha)", c)
             .replace(f"Status mot {config.baseline.label}", "Status mot <baseline label>")
             for c in sheet}
+        found["opjord.xlsx Källor"] = set(pd.read_excel(xlsx, "Källor", nrows=0).columns)
     documented = {k: set(names(v)) for k, v in marked_tables(OUTPUTS_MD, "output-fields").items()}
     assert differences(documented, found) == []
 

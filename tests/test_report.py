@@ -525,7 +525,7 @@ def test_html_structure(report):
     doc = HtmlDoc(page)
     assert page.startswith("<!DOCTYPE html>")
     assert doc.lang == "sv"
-    assert doc.title and "3A" in doc.title and "Testkommun" in doc.title
+    assert doc.title and "Uppföljning av målet" in doc.title and "Testkommun" in doc.title
     levels = [lvl for lvl, _ in doc.headings]
     assert levels[0] == 1 and levels.count(1) == 1
     assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import make_project
+from conftest import edit_config, make_project
 
 from pipeline.analyse import analyse
 from pipeline.config import load_config
@@ -229,8 +229,8 @@ def test_changed_texts_change_the_report(tmp_path):
     write_outputs(analyse(config))
     own = tmp_path / "texter.toml"
     text = TEXTS_TOML.read_text(encoding="utf-8")
-    for old, new in (("source = 'Kommunstyrelsens uppdragsplan 2024'",
-                      "source = 'Kommunfullmäktiges budget 2026'"),
+    for old, new in (("intro = '{% if source %}Målet i {{ source }}",
+                      "intro = '{% if source %}Målet enligt {{ source }}"),
                      ("heading = 'Resultat'", "heading = 'Så gick det'"),
                      ("met = 'Målet är uppfyllt.'", "met = 'Målet nås.'"),
                      ("table = 'Tabell {{ n }}. {{ caption }}'",
@@ -240,12 +240,15 @@ def test_changed_texts_change_the_report(tmp_path):
     own.write_text(text, encoding="utf-8")
     out = tmp_path / "reports"
     out.mkdir()
-    write_report(report_data(read_processed(config.output.processed), None), out, out,
+    edit_config(config.path, "[boundary]", '[publication]\ngoal_source = "Budget 2026"\n'
+                "goal = '3A. Jordbruksmark värnas.'\n\n[boundary]")
+    config = load_config(config.path)
+    write_report(report_data(read_processed(config.output.processed), None, config), out, out,
                  texts=Texts.load(own))
     md = (out / REPORT_MD).read_text(encoding="utf-8")
     page = (out / REPORT_HTML).read_text(encoding="utf-8")
     for wording in (md, page):
-        assert "Målet i Kommunfullmäktiges budget 2026: ”3A. Jordbruksmark" in wording
+        assert "Målet enligt Budget 2026: ”3A. Jordbruksmark värnas.”" in wording
         assert "uppdragsplan" not in wording
         assert "procentenheter. Målet nås." in wording and "uppfyllt." not in wording
     assert "\n## Så gick det\n" in md and "<h2>Så gick det</h2>" in page

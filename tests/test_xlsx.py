@@ -54,7 +54,7 @@ def test_text_from_the_data_is_never_a_formula(project):
     assert main(["analyse", "--config", str(project), "-q"]) == 0
     parts = _xlsx_parts(project.parent / "data/processed/opjord.xlsx")
     sheets = {n: x for n, x in parts.items() if n.startswith("xl/worksheets/sheet")}
-    assert len(sheets) == 3
+    assert len(sheets) == 4
     for name, xml in sheets.items():
         assert "<f>" not in xml and "<f " not in xml, name
         assert "<hyperlink" not in xml, name
@@ -64,7 +64,7 @@ def test_text_from_the_data_is_never_a_formula(project):
         assert (trap.strip() if trap == " 12" else trap) in strings
     assert "=1+1" in strings  # the label in the summary's Plan column
     assert "Status mot =1+1" in strings  # a header from the label
-    assert _sheet_names(parts) == ["Sammanfattning", "=1+1", "ÖP 2025"]
+    assert _sheet_names(parts) == ["Sammanfattning", "=1+1", "ÖP 2025", "Källor"]
     # the area sheet of ÖP 2025: ids in column A as shared strings, in row order
     sheet3 = ET.fromstring(sheets["xl/worksheets/sheet3.xml"])
     ids = [strings[int(c.find("m:v", NS).text)]
@@ -83,10 +83,75 @@ def test_numbers_stay_numbers(project):
     assert float(cells["E2"].find("m:v", NS).text) == pytest.approx(10.0, abs=1e-9)
 
 
+# --- as delivered: widths, filters, frozen header, print set-up, sources -----------------
+
+
+def _widths_px(ws) -> dict[int, float]:
+    """Each column's width in pixels (xlsxwriter writes the width as pixels / 7, 7 being
+    the widest digit of Excel's default font)."""
+    out = {}
+    for dim in ws.column_dimensions.values():
+        if dim.width:
+            for col in range(dim.min, dim.max + 1):
+                out[col] = round(dim.width * 7)
+    return out
+
+
+def test_workbook_works_as_delivered(project):
+    import json
+
+    import openpyxl
+    from xlsxwriter.utility import xl_pixel_width
+
+    from pipeline.export import WIDTH_CAP_PX
+
+    long_name = "Södra industriområdet vid den gamla järnvägsstationen och hamnen " * 2
+    rows = plan_2025()
+    rows[0]["namn"] = long_name.strip()
+    write_layer(project.parent / "raw/op2025.gpkg", rows)
+    assert main(["analyse", "--config", str(project), "-q"]) == 0
+    out = project.parent / "data/processed"
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    book = openpyxl.load_workbook(out / "opjord.xlsx")
+    assert book.sheetnames == ["Sammanfattning", "ÖP 2017", "ÖP 2025", "Källor"]
+    for ws in book:
+        header = 3 if ws.title == "Sammanfattning" else 1
+        last = ws.cell(header, ws.max_column).column_letter
+        assert ws.auto_filter.ref == f"A{header}:{last}{ws.max_row}", ws.title
+        assert ws.freeze_panes == f"A{header + 1}", ws.title
+        setup = ws.page_setup
+        assert (setup.orientation, setup.paperSize) == ("landscape", 9), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert setup.fitToWidth in (None, 1)  # one page wide (1 is the default)
+        one_page = ws.title == "Sammanfattning"
+        assert (setup.fitToHeight in (None, 1)) if one_page else setup.fitToHeight == 0
+        assert ws.print_title_rows == f"${header}:${header}", ws.title
+        assert "&P" in ws.oddFooter.right.text
+        widths = _widths_px(ws)
+        for col in range(1, ws.max_column + 1):
+            cells = [ws.cell(r, col) for r in range(header, ws.max_row + 1)]
+            assert not any(c.data_type == "f" for c in ws[ws.cell(1, col).column_letter])
+            texts = [(c.value, c.row == header) for c in cells if isinstance(c.value, str)]
+            needed = max(xl_pixel_width(t) + (16 if is_header else 0) for t, is_header in texts)
+            assert widths[col] >= min(WIDTH_CAP_PX, needed + 7) - 1, (ws.title, col)
+            assert widths[col] <= WIDTH_CAP_PX + 1, (ws.title, col)
+            if needed + 7 > WIDTH_CAP_PX:  # too long for the cap: wraps instead
+                assert all(c.alignment.wrap_text for c in cells[1:] if c.value), (ws.title, col)
+    names = [c.value for c in book["ÖP 2025"]["B"]]
+    assert long_name.strip() in names  # whole, not cut
+    sources = list(book["Källor"].iter_rows(values_only=True))
+    assert sources[0] == ("Slag", "Namn", "Beskrivning", "Fil", "sha256", "Webbadress")
+    credited = [r[1] for r in sources if r[0] == "Upphov"]
+    assert credited == ["Jordbruksverket", "OpenStreetMap-bidragsgivare", "Testkommuns kommun"]
+    files = {(f["path"], f["sha256"]) for i in summary["inputs"] for f in i["files"]}
+    assert {(r[3], r[4]) for r in sources if r[0] == "Indatafil"} == files
+    assert len(files) == 4 and all(len(h) == 64 for _, h in files)
+
+
 # --- sheet names from plan labels ------------------------------------------------------
 
 
-LABELS = [("ÖP 2025", "öp 2025"), ("'citat'",), ("a/b*c?d:e[f]g\\h",), ("x" * 40,),
+LABELS = [("ÖP 2025", "öp 2025"), ("Källor",), ("'citat'",), ("a/b*c?d:e[f]g\\h",), ("x" * 40,),
           ("[]:*?/\\",), ("History",), ("sammanfattning",), ("''",)]
 
 
@@ -98,7 +163,7 @@ def test_awkward_labels_give_a_workbook(project, labels):
     assert main(["analyse", "--config", str(project), "-q"]) == 0
     parts = _xlsx_parts(project.parent / "data/processed/opjord.xlsx")
     names = _sheet_names(parts)
-    assert len(names) == 3 + len(labels)
+    assert len(names) == 4 + len(labels)
     assert len({n.casefold() for n in names}) == len(names)
     strings = _shared_strings(parts)
     for lab in labels:  # the labels themselves stay as written in the summary

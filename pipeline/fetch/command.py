@@ -142,7 +142,7 @@ def parse_year(value: str | None) -> int | None:
 def parse_bbox(value: str) -> Box:
     """'minx,miny,maxx,maxy' in EPSG:3006 metres → tuple; checks order and plausibility."""
     fix = ("Åtgärd: ange --bbox minx,miny,maxx,maxy i meter i EPSG:3006 (SWEREF 99 TM), "
-           "easting först, t.ex. för Norrköping --bbox 515000,6460000,620000,6530000.")
+           "easting först, t.ex. --bbox 515000,6460000,620000,6530000.")
     try:
         parts = [float(p) for p in value.replace(" ", "").split(",")]
     except ValueError:

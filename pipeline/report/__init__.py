@@ -1,4 +1,4 @@
-"""The goal report for måluppfyllelse 3A, in Swedish, from the analysis outputs.
+"""The goal report (måluppföljning), in Swedish, from the analysis outputs.
 
 `build_report(config)` reads only what `opjord analyse` wrote to
 `config.output.processed` (summary.json, areas.csv, analysis.gpkg) and writes
@@ -89,6 +89,6 @@ def build_report(config: Config) -> list[Path]:
     with publishing(config, ["reports"]) as pub:
         processed = read_processed(config.output.processed)
         pub.run_ids["reports"] = processed.run_id
-        data = report_data(processed, index if index.is_file() else None)
+        data = report_data(processed, index if index.is_file() else None, config)
         names = write_report(data, out, pub.stage("reports"))
     return [out / n for n in names]

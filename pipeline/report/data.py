@@ -1,5 +1,5 @@
-"""What the report is built from (data/processed only), and the helpers on it that both
-the sections and the figures use."""
+"""What the report is built from (data/processed, and the config's [publication]), and the
+helpers on it that both the sections and the figures use."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
+from pipeline.config import Config
 from pipeline.errors import InputError
+from pipeline.publication import Publication, publication
 from pipeline.results import Processed
 
 TOP_N = 10  # areas in the "most farmland" table and chart
@@ -17,12 +19,15 @@ TOP_N = 10  # areas in the "most farmland" table and chart
 
 @dataclass
 class ReportData:
-    """What the report is built from: data/processed only."""
+    """What the report is built from: data/processed, and the config's publication."""
 
     summary: dict
     areas: pd.DataFrame  # areas.csv
     gpkg: Path
     web_map: Path | None  # maps/index.html when it exists
+    # publisher, goal, credits of the config (pipeline.publication); None: the report's
+    # general goal wording and no credits
+    publication: Publication | None = None
 
     @property
     def plans(self) -> dict[str, dict]:
@@ -45,10 +50,13 @@ class ReportData:
         return comparisons[-1] if comparisons else self.baseline
 
 
-def report_data(processed: Processed, web_map: Path | None) -> ReportData:
-    """What the report is built from: the checked analysis outputs and the web map's page."""
+def report_data(processed: Processed, web_map: Path | None,
+                config: Config | None = None) -> ReportData:
+    """What the report is built from: the checked analysis outputs, the web map's page and
+    what the config says about the publication (goal, publisher, credits)."""
     return ReportData(summary=processed.summary, areas=processed.areas, gpkg=processed.gpkg,
-                      web_map=web_map)
+                      web_map=web_map,
+                      publication=None if config is None else publication(config))
 
 
 def field_block_years(data: ReportData) -> dict[str, list[int]]:
@@ -70,15 +78,6 @@ def field_block_years(data: ReportData) -> dict[str, list[int]]:
         values = pd.to_numeric(group["arslager"], errors="coerce").dropna()
         years[str(key)] = sorted({int(v) for v in values})
     return years
-
-
-def is_field_blocks(data: ReportData) -> bool:
-    """True when the farmland pieces carry Jordbruksverket's field-block attributes."""
-    try:
-        fields = pyogrio.read_info(data.gpkg, layer="agricultural_in_areas")["fields"]
-    except Exception:  # noqa: BLE001 - a missing layer just means "unknown"
-        return False
-    return "blockid" in fields and "agoslag" in fields
 
 
 def top_areas(data: ReportData) -> pd.DataFrame:

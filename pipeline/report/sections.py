@@ -20,7 +20,6 @@ from pipeline.report.data import (
     ReportData,
     area_name,
     field_block_years,
-    is_field_blocks,
     top_areas,
 )
 from pipeline.report.model import Bullets, Cell, Code, Heading, Inline, Para, _Doc
@@ -356,8 +355,11 @@ def _sources(doc: _Doc, data: ReportData, t: Texts, report_dir: Path) -> None:
         rows.append([role_sv(info["role"], data, t), where, _int(info.get("features")), crs,
                      [Code(info.get("sha256", ""))]])
     doc.table(t.plain("sources.caption"), t.plain_list("sources.header"), rows, numeric={2})
-    if is_field_blocks(data):
-        doc.add(Para(t.inline("sources.field_blocks")))
+    if data.publication is not None and data.publication.credits:
+        doc.add(Para(t.inline("sources.credits")))
+        # no web addresses: the report links to nothing outside itself but the web map
+        doc.add(Bullets([t.inline("sources.credit", source=c.source, text=c.text)
+                         for c in data.publication.credits]))
     software = s.get("software", {})
     if software:
         doc.add(Para(t.inline("sources.software",
@@ -403,7 +405,9 @@ def demo_banner(summary: dict, t: Texts) -> str | None:
 
 def build_document(data: ReportData, report_dir: Path, t: Texts) -> tuple[_Doc, str]:
     """The report as a document model, and its title."""
-    title = t.plain("document.title", kommun=_kommun(data.summary, t))
+    pub = data.publication
+    title = t.plain("document.title", kommun=_kommun(data.summary, t),
+                    goal_id=pub.goal_id if pub else None)
     def numbered(kind: str, n: int, caption: str) -> str:
         if kind == "table":
             return t.plain("numbering.table", n=n, caption=caption)
@@ -411,8 +415,9 @@ def build_document(data: ReportData, report_dir: Path, t: Texts) -> tuple[_Doc, 
 
     doc = _Doc(numbered)
     doc.add(Heading(1, title))
-    doc.add(Para(t.inline("goal.intro", text=t.plain("goal.text"),
-                          source=t.plain("goal.source"))))
+    goal = (pub.goal if pub and pub.goal
+            else t.plain("goal.text", base=data.label(data.baseline)))
+    doc.add(Para(t.inline("goal.intro", text=goal, source=pub.goal_source if pub else None)))
     _results(doc, data, t, field_block_years(data))
     _plan_table(doc, data, t)
     _comparison_table(doc, data, t)
