@@ -732,41 +732,6 @@ def area_index(map_layers: list[MapLayer]) -> list[dict]:
     return out
 
 
-def page_credits(config: Config) -> list[dict]:
-    """The credits line of the maps: who made each data set the config uses.
-
-    HOOK: `pipeline.publication.credits(config)` (the `[publication]` config) is the one source of
-    credits for
-    map, report and workbook; without that module the same sources are named here.
-    """
-    try:
-        from pipeline.publication import credits
-    except ImportError:
-        credits = None
-    if credits is not None:
-        return [{"source": c.source, "text": c.text, "url": c.url} for c in credits(config)]
-    out = [{"source": "Jordbruksverket", "text": "Jordbruksblock (jordbruksmark)",
-            "url": "https://jordbruksverket.se"}]
-    if config.landcover is not None:
-        out.append({"source": "Naturvårdsverket", "text": "Nationella marktäckedata (NMD)",
-                    "url": "https://www.naturvardsverket.se"})
-    basemap = config.webmap.basemap
-    if basemap == "osm":
-        out.append({"source": "OpenStreetMaps bidragsgivare", "text": "Bakgrundskarta",
-                    "url": "https://www.openstreetmap.org/copyright"})
-    elif basemap.startswith("topowebb"):
-        out.append({"source": "Lantmäteriet", "text": "Bakgrundskarta Topografisk webbkarta",
-                    "url": "https://www.lantmateriet.se"})
-    elif basemap == "custom" and config.webmap.attribution:
-        out.append({"source": config.webmap.attribution, "text": "Bakgrundskarta", "url": None})
-    plans = ", ".join(p.label for p in config.plans)
-    kommun = config.kommun
-    out.append({"source": (kommun if kommun.endswith("s") else f"{kommun}s") + " kommun"
-                if kommun else "Kommunen",
-                "text": f"Översiktsplanernas utvecklingsområden ({plans})", "url": None})
-    return out
-
-
 # ---------------------------------------------------------------------------- pages
 
 
@@ -867,7 +832,6 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
               "demo": bool(summary.get("demo")), "headline": headline(summary),
               "basemap_name": basemap[2] if basemap else None,
               "tile_host": tile_host(config), "base_label": base_label,
-              "credits": page_credits(config),
               "pages": {"index": INDEX, "overview": OVERVIEW, "statement": STATEMENT}}
     legend = [la.style for la in map_layers]
     order = _plan_order(summary)

@@ -246,7 +246,7 @@ def test_every_table_row_links_to_its_area(mapped):
 def test_credits_on_every_page(mapped):
     for name in PAGES:
         page = read(mapped, name)
-        line = re.search(r'<p class="kallrad">(.*?)</p>', page, re.S).group(1)
+        line = re.search(r'<p class="upphov">(.*?)</p>', page, re.S).group(1)
         for source in ("Jordbruksverket", "OpenStreetMap", "Testkommun"):
             assert source in line, (name, source)
 

@@ -636,7 +636,7 @@ def test_credits_name_every_source_the_config_uses(visit, mapped):
     v = visit()
     for name in (webmap.INDEX, webmap.OVERVIEW):
         page = v.open(name)
-        line = page.locator(".kallrad").inner_text()
+        line = page.locator(".upphov").inner_text()
         assert "Jordbruksverket" in line
         assert "OpenStreetMap" in line  # the default basemap
         assert "Testkommun" in line  # the municipality, for its plans
@@ -659,7 +659,7 @@ def test_lantmateriet_basemap_only_asks_its_tile_host(visit, mapped, tmp_path, m
     assert v.tile_host == "api.lantmateriet.se"
     assert v.tiles > 0 and v.foreign == [] and v.errors == []
     assert "Lantmäteriet" in page.locator(".leaflet-control-attribution").inner_text()
-    assert "Lantmäteriet" in page.locator(".kallrad").inner_text()
+    assert "Lantmäteriet" in page.locator(".upphov").inner_text()
 
 
 @pytest.mark.parametrize("state", ["compare", "phone-panel", "search"])

@@ -128,7 +128,7 @@
     });
     return out;
   }
-  function enc(value) { return encodeURIComponent(value).replace(/%3A/gi, ":").replace(/%2F/gi, "/"); }
+  function enc(value) { return encodeURIComponent(value).replace(/%3a/gi, ":").replace(/%2f/gi, "/"); }
   function writeHash() {
     var c = map.getCenter();
     var parts = [];
