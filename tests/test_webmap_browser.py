@@ -399,6 +399,7 @@ def test_compare_works_from_the_keyboard_and_says_what_it_shows(visit):
     status = page.locator("#jamfor-status")
     assert "ÖP 2017" in status.inner_text() and XSS_LABEL in status.inner_text()
     assert "vänster" in status.inner_text()
+    assert "Nyutpekad och frisläppt jordbruksmark visas på samma sida som" in status.inner_text()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "jamfor-vanster"
     page.keyboard.press("Enter")
@@ -526,6 +527,12 @@ def test_no_area_hidden_under_a_control_on_a_desktop(visit):
     the_map = page.locator(".opjord-karta").bounding_box()
     panel = page.locator("#kartpanel").bounding_box()
     assert panel["x"] >= the_map["x"] + the_map["width"]  # the panel is beside the map
+    # The map opens on the development areas: the closest zoom that shows them all.
+    assert page.evaluate("""() => {
+        const o = window.opjord;
+        const b = L.latLngBounds(Object.values(o.areas).flatMap(a => a.bounds));
+        return o.map.getBoundsZoom(b, false, L.point(72, 60)) === o.map.getZoom();
+    }""")
     for area in page.evaluate(AREA_ELEMENTS):
         box = area["box"]
         assert box["w"] > 0 and box["h"] > 0, area
@@ -606,7 +613,7 @@ MID_WORD = """sel => {
 def test_headline_and_table_have_no_mid_word_breaks_on_a_phone(visit):
     v = visit(width=375, height=667)
     page = v.open(webmap.OVERVIEW)
-    assert page.evaluate(MID_WORD, "h1, .nyckeltal, #omraden thead, .sammanfattning, main h2") == []
+    assert page.evaluate(MID_WORD, "h1, .nyckeltal, #omraden, main h2, .verktyg") == []
     page.locator("#panelknapp").click()
     assert page.evaluate(MID_WORD, "#kartpanel") == []
 

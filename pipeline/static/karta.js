@@ -244,6 +244,17 @@
     var text = $("jamfor-status");
     section.hidden = false;
     function label(key) { return planOf(key).label; }
+    function inPane(layer, pane) {  // is any part of `layer` drawn in `pane` (and so clipped)?
+      if (layer.options && layer.options.pane === pane && !layer.eachLayer) { return true; }
+      var found = false;
+      if (layer.eachLayer) { layer.eachLayer(function (l) { found = found || inPane(l, pane); }); }
+      return found;
+    }
+    function changesClipped(plan) {
+      return plan.layers.some(function (k) {
+        return k.indexOf("omraden-") !== 0 && o.layers[k] && inPane(o.layers[k], plan.pane);
+      });
+    }
     function clip() {
       var size = map.getSize();
       var nw = map.containerPointToLayerPoint([0, 0]);
@@ -281,8 +292,9 @@
         "Till vänster om gränsen (vid " + state.pos + " % av kartans bredd) visas " + label(state.left) +
         ", till höger " + label(state.right) + ".";
       var changes = planOf(state.left).baseline ? state.right : state.left;
-      text.textContent = where + " Nyutpekad och frisläppt jordbruksmark visas på samma sida som " +
-        label(changes) + ". Övriga lager visas på båda sidor.";
+      text.textContent = where + (changesClipped(planOf(changes)) ?
+        " Nyutpekad och frisläppt jordbruksmark visas på samma sida som " + label(changes) +
+        ". Övriga lager visas på båda sidor." : " Övriga lager visas på båda sidor.");
     }
     function update() {
       toggle.setAttribute("aria-pressed", state.on ? "true" : "false");
