@@ -94,6 +94,7 @@ class WebmapConfig:
     basemap: str = "osm"
     tile_url: str | None = None  # only for basemap = "custom"
     attribution: str | None = None  # only for basemap = "custom"
+    api_key_env: str | None = None  # name of the environment variable holding the tile API key
     simplify_tolerance_m: float = 2.0  # simplification in EPSG:3006, metres
     context_buffer_m: float = 1000.0  # all farmland is shown within this distance of areas
 
@@ -654,6 +655,7 @@ def _webmap(table: _Tables, raw: dict[str, Any]) -> WebmapConfig:
     webmap = WebmapConfig(
         basemap=basemap, tile_url=r.get("tile_url", str, default.tile_url),
         attribution=r.get("attribution", str, default.attribution),
+        api_key_env=r.get("api_key_env", str, default.api_key_env),
         simplify_tolerance_m=r.number(
             "simplify_tolerance_m", float, default.simplify_tolerance_m, low=0.0,
             high=SIMPLIFY_TOLERANCE_MAX_M, unit=" m",
@@ -664,6 +666,14 @@ def _webmap(table: _Tables, raw: dict[str, Any]) -> WebmapConfig:
             high=CONTEXT_BUFFER_MAX_M, unit=" m",
             fix="ange avståndet i meter, t.ex. context_buffer_m = 1000 (0 visar ingen "
                 "jordbruksmark runt områdena)"))
+    if basemap.startswith("topowebb") and not webmap.api_key_env:
+        r.fail("basemap", f"= {basemap!r} kräver en API-nyckel från Lantmäteriet",
+               'lägg till api_key_env = "LM_API_KEY" och sätt miljövariabeln LM_API_KEY till '
+               "nyckeln när kartorna byggs (nyckeln skrivs aldrig i konfigurationen)")
+    if webmap.api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*",
+                                                          webmap.api_key_env):
+        r.fail("api_key_env", f"= {webmap.api_key_env!r} är inte ett namn på en miljövariabel",
+               'ange variabelns namn, t.ex. api_key_env = "LM_API_KEY", inte nyckeln själv')
     if basemap == "custom" and not (webmap.tile_url and webmap.attribution):
         r.fail("basemap", '= "custom" kräver tile_url och attribution',
                "lägg till tile_url = \"https://…/{z}/{x}/{y}.png\" och attribution = \"© …\"")

@@ -20,6 +20,7 @@ Written as XML from Python (ElementTree); QGIS is not needed to write them.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from pipeline.basemaps import BASEMAPS
 from pipeline.config import Config
 from pipeline.publication import publisher
 from pipeline.results import GPKG_STYLES
@@ -44,6 +46,8 @@ from pipeline.styles import (
 QGIS_VERSION = "3.22.0"  # the oldest QGIS the documents are written for (an LTR)
 STYLE_NAME = "opjord"
 GEOMETRY_TYPE_POLYGON = "2"  # QGIS' layerGeometryType for polygons
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -344,15 +348,19 @@ class _ProjectLayer:
 
 
 def _basemap(config: Config) -> tuple[str, str] | None:
-    """The config's basemap: (tile URL template, Swedish name), or None."""
+    """The config's basemap: (tile URL template, Swedish name), or None (none configured, or
+    one that needs an API key: the key stays out of a file that is handed around)."""
     w = config.webmap
     if w.basemap == "none":
         return None
     if w.basemap == "custom":
-        return w.tile_url or "", "Bakgrundskarta"
-    from pipeline.webmap import BASEMAPS
-
-    url, _attribution, name = BASEMAPS[w.basemap]
+        url, name = w.tile_url or "", "Bakgrundskarta"
+    else:
+        url, _attribution, name = BASEMAPS[w.basemap]
+    if "{apikey}" in url:
+        log.info("opjord.qgs: %s behöver en API-nyckel och läggs inte in i projektet; lägg "
+                 "till den i QGIS som en egen XYZ-anslutning.", name)
+        return None
     return url, name
 
 

@@ -31,6 +31,7 @@ import base64
 import html
 import json
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -45,10 +46,10 @@ import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
-from folium.utilities import JsCode
 from markupsafe import Markup
 
 from pipeline import ANALYSIS_CRS, fmt
+from pipeline.basemaps import BASEMAPS
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.outputs import publishing
@@ -69,6 +70,7 @@ from pipeline.scenario_page import MapKit, build_scenario
 from pipeline.styles import (
     BOUNDARY_STYLE,
     CONTEXT_STYLE,
+    PLAN_LINES,
     LayerStyle,
     change_styles,
     class_style,
@@ -82,27 +84,16 @@ INDEX, OVERVIEW, STATEMENT = "index.html", "oversikt.html", "tillganglighet.html
 MAP_LAYERS = ("areas", "agricultural_in_areas", "newly_designated", "released", "boundary")
 WEB_CRS = "EPSG:4326"
 COORD_DECIMALS = 6  # ≈ 0.1 m
+FIT_TOP_LEFT = (56, 16)  # px kept free of the development areas: the zoom buttons
+FIT_BOTTOM_RIGHT = (16, 44)  # px: the scale bar and the attribution
 
 
 # Basemaps by config name: (tile URL, attribution HTML, Swedish name). Written here, not
 # taken from data, so the attribution may hold links; a custom attribution is escaped.
-BASEMAPS = {
-    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            '&copy; <a href="https://www.openstreetmap.org/copyright">'
-            "OpenStreetMaps bidragsgivare</a>", "OpenStreetMap"),
-    "topowebb_nedtonad": (
-        "https://minkarta.lantmateriet.se/map/topowebbcache/?layer=topowebb_nedtonad"
-        "&style=default&tilematrixset=3857&Service=WMTS&Request=GetTile&Version=1.0.0"
-        "&Format=image%2Fpng&TileMatrix={z}&TileCol={x}&TileRow={y}",
-        "&copy; Lantmäteriet", "Lantmäteriets topografiska webbkarta, nedtonad"),
-    "topowebb": (
-        "https://minkarta.lantmateriet.se/map/topowebbcache/?layer=topowebb"
-        "&style=default&tilematrixset=3857&Service=WMTS&Request=GetTile&Version=1.0.0"
-        "&Format=image%2Fpng&TileMatrix={z}&TileCol={x}&TileRow={y}",
-        "&copy; Lantmäteriet", "Lantmäteriets topografiska webbkarta"),
-}
-
-
+# Lantmäteriet's "Topografisk webbkarta Visning, cache" (CC BY 4.0) is a WMTS in EPSG:3857
+# whose REST tiles are addressed as …/1.0.0/<layer>/default/3857/{z}/{y}/{x}.png, with the
+# API key from Lantmäteriet's API portal in the path; `{apikey}` is filled in at build time
+# from the environment variable `[webmap] api_key_env` names (see docs/config.md).
 # ---------------------------------------------------------------------------- inputs
 
 
@@ -261,24 +252,16 @@ L.control.scale({imperial: false}).addTo({{ this.get_name() }});
 
 
 class _Hooks(MacroElement):
-    """Swedish labels for Leaflet's controls and `window.opjord` (map and layers by key).
+    """Swedish labels for Leaflet's popups and `window.opjord` (map and layers by key).
 
-    `window.opjord` is read by the browser tests; it holds no data beyond the layers.
+    `window.opjord` is read by the page's own script (`assets/karta.js`: layer panel,
+    search, links, compare) and by the browser tests; it holds no data beyond the layers.
     """
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function () {
     var map = {{ this.map.get_name() }};
-    var control = {{ this.control.get_name() }};
-    var box = control.getContainer();
-    var toggle = box.querySelector(".leaflet-control-layers-toggle");
-    if (toggle) {
-        toggle.title = "Kartlager";
-        toggle.setAttribute("aria-label", "Visa kartlager");
-    }
-    var list = box.querySelector(".leaflet-control-layers-list");
-    if (list) { list.setAttribute("aria-label", "Kartlager"); }
     map.on("popupopen", function (e) {
         var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
         if (close) {
@@ -286,7 +269,7 @@ class _Hooks(MacroElement):
             close.title = "Stäng";
         }
     });
-    window.opjord = {map: map, control: control, layers: {
+    window.opjord = {map: map, layers: {
         {%- for key, layer in this.layers.items() %}
         {{ key|tojson }}: {{ layer.get_name() }},
         {%- endfor %}
@@ -295,20 +278,38 @@ class _Hooks(MacroElement):
 {% endmacro %}
 """)
 
-    def __init__(self, map_: folium.Map, control: folium.LayerControl,
-                 layers: dict[str, folium.FeatureGroup]):
+    def __init__(self, map_: folium.Map, layers: dict[str, folium.FeatureGroup]):
         super().__init__()
         self._name = "OpjordHooks"
-        self.map, self.control, self.layers = map_, control, layers
+        self.map, self.layers = map_, layers
 
 
 def _basemap(config: Config) -> tuple[str, str, str] | None:
+    """(tile URL with the API key filled in, attribution HTML, Swedish name), or None.
+
+    The key is read from the environment variable `[webmap] api_key_env` names, at the
+    moment the maps are built: it reaches the published page (browsers fetch the tiles),
+    never the config. Raises InputError when the variable is unset or empty.
+    """
+    from urllib.parse import quote
+
     w = config.webmap
     if w.basemap == "none":
         return None
     if w.basemap == "custom":
-        return w.tile_url or "", esc(w.attribution), "Bakgrundskarta"
-    return BASEMAPS[w.basemap]
+        url, attribution, name = w.tile_url or "", esc(w.attribution), "Bakgrundskarta"
+    else:
+        url, attribution, name = BASEMAPS[w.basemap]
+    if "{apikey}" in url:
+        key = os.environ.get(w.api_key_env or "", "").strip()
+        if not key:
+            raise InputError(
+                f"{config.path}: [webmap] basemap = {w.basemap!r} behöver en API-nyckel, men "
+                f"miljövariabeln {w.api_key_env or '(api_key_env saknas)'} är inte satt. "
+                f"Åtgärd: sätt {w.api_key_env or 'LM_API_KEY'} till nyckeln från Lantmäteriets "
+                'API-portal när kartorna byggs, eller välj basemap = "osm" eller "none".')
+        url = url.replace("{apikey}", quote(key, safe=""))
+    return url, attribution, name
 
 
 def tile_host(config: Config) -> str | None:
@@ -322,10 +323,12 @@ def tile_host(config: Config) -> str | None:
 def _add_geojson(group: folium.FeatureGroup, data: dict, style: LayerStyle, *,
                  tooltip_fields: list[tuple[str, str]] | None = None,
                  popup_fields: list[tuple[str, str]] | None = None,
-                 highlight: bool = False) -> None:
+                 highlight: bool = False, pane: str | None = None) -> None:
     if not data["features"]:
         return
     kwargs: dict = {"className": style.css_class}
+    if pane:
+        kwargs["pane"] = pane
     tooltip = popup = None
     if tooltip_fields:
         tooltip = folium.GeoJsonTooltip(fields=[f for f, _ in tooltip_fields],
@@ -353,6 +356,27 @@ class MapLayer:
     tooltip: list[tuple[str, str]] | None = None
     popup: list[tuple[str, str]] | None = None
     highlight: bool = False
+    index: list[dict] | None = None  # development areas: search records, in feature order
+
+
+def plan_pane(key: str) -> str:
+    """The Leaflet pane of a plan's own layers (its areas and, for a later plan, the farmland
+    it newly designates or releases): `assets/karta.js` clips it for the compare view."""
+    return f"plan-{key}"
+
+
+def _pane_of(style_key: str, plan_keys: list[str]) -> str | None:
+    for prefix in ("omraden-", "ny-", "frislappt-"):
+        if style_key.startswith(prefix) and style_key[len(prefix):] in plan_keys:
+            return plan_pane(style_key[len(prefix):])
+    return None
+
+
+def area_link(plan: str, area_id: str) -> str:
+    """The fragment that opens the overview map on one area: `omrade=<plan>:<id>`."""
+    from urllib.parse import quote
+
+    return "omrade=" + quote(f"{plan}:{area_id}", safe=":")
 
 
 def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
@@ -402,20 +426,33 @@ def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
 
     if areas_geo is not None:
         columns = map_columns(processed)
+        by_name = {c.name: c for c in columns}
         table = processed.areas.set_index(["plan", "area_id"])
+        number = 0
         for index, key in enumerate(_plan_order(summary)):
             geo = areas_geo[areas_geo["plan"] == key]
-            props = []
+            props, records = [], []
             for area_id in geo["area_id"].astype(str):
                 row = table.loc[(key, area_id)]
                 row = pd.concat([pd.Series({"plan": key, "area_id": area_id}), row])
-                props.append({c.name: esc(format_cell(c, row, labels, unit=True))
-                              for c in columns})
+                nr = str(number)
+                number += 1
+                link = f"{OVERVIEW}#{area_link(key, area_id)}"
+                props.append({**{c.name: esc(format_cell(c, row, labels, unit=True))
+                                 for c in columns}, "nr": nr,
+                              "lank": f'<a href="{esc(link)}">Länk till området</a>'})
+                records.append({"nr": nr, "plan": key, "plan_label": labels[key],
+                                "id": area_id, "name": format_cell(by_name["name"], row, labels,
+                                                                   unit=False),
+                                "type": format_cell(by_name["type"], row, labels,
+                                                    unit=False),
+                                "href": link})
             fields = [(c.name, c.label.replace(" (ha)", "")) for c in columns]
             out.append(MapLayer(plan_style(key, labels[key], index),
                                 web_features(geo, props, tolerance_m=tol),
                                 tooltip=[f for f in fields if f[0] in ("name", "plan", "share")],
-                                popup=fields, highlight=True))
+                                popup=[*fields, ("lank", "Länk")], highlight=True,
+                                index=records))
     return out
 
 
@@ -425,8 +462,9 @@ def _plan_order(summary: dict) -> list[str]:
     return [base] + [k for k in summary["plans"] if k != base]
 
 
-def folium_map(config: Config, map_layers: list[MapLayer]) -> folium.Map:
-    """The overview map as a folium map: basemap, layers, layer control, Swedish controls.
+def folium_map(config: Config, map_layers: list[MapLayer], *,
+               layer_control: bool = False) -> folium.Map:
+    """The overview map as a folium map: basemap, layers on their panes, Swedish controls.
 
     Leaflet is not yet attached: `render_map` links the vendored copy for the web
     pages, `overview_map` inlines it for a notebook.
@@ -439,20 +477,29 @@ def folium_map(config: Config, map_layers: list[MapLayer]) -> folium.Map:
         url, attribution, name = basemap
         folium.TileLayer(tiles=url, attr=attribution, name=esc(name), control=False,
                          max_zoom=19).add_to(m)
+    plan_keys = [la.style.key.removeprefix("omraden-") for la in map_layers
+                 if la.index is not None]
+    for z, key in enumerate(plan_keys):  # later plans above the baseline, all above overlayPane
+        folium.map.CustomPane(plan_pane(key), z_index=410 + z, pointer_events=True).add_to(m)
     groups: dict[str, folium.FeatureGroup] = {}
     for layer in map_layers:
-        group = folium.FeatureGroup(name=esc(layer.style.name), show=layer.style.show)
+        group = folium.FeatureGroup(name=esc(layer.style.name), show=layer.style.show,
+                                    control=False)
         _add_geojson(group, layer.data, layer.style, tooltip_fields=layer.tooltip,
-                     popup_fields=layer.popup, highlight=layer.highlight)
+                     popup_fields=layer.popup, highlight=layer.highlight,
+                     pane=_pane_of(layer.style.key, plan_keys))
         group.add_to(m)
         groups[layer.style.key] = group
-    control = folium.LayerControl(
-        position="topright", collapsed=JsCode('window.matchMedia("(max-width: 700px)").matches'))
-    control.add_to(m)
-    _Hooks(m, control, groups).add_to(m)
+    # The web page's layer panel beside the map switches the layers; only a notebook, which
+    # has no panel, gets Leaflet's (collapsed) layer control.
+    if layer_control:
+        for group in groups.values():
+            group.control = True
+        folium.LayerControl(position="topright", collapsed=True).add_to(m)
+    _Hooks(m, groups).add_to(m)
     bounds = _bounds(map_layers)
-    if bounds:
-        m.fit_bounds(bounds, padding=(10, 10))
+    if bounds:  # room for the zoom buttons (top left), scale and attribution (bottom)
+        m.fit_bounds(bounds, padding_top_left=FIT_TOP_LEFT, padding_bottom_right=FIT_BOTTOM_RIGHT)
     return m
 
 
@@ -514,7 +561,8 @@ def overview_map(config: Config) -> folium.Map:
     shows inline with no request other than the configured basemap tiles.
     Raises InputError when the analysis outputs are missing.
     """
-    m = folium_map(config, build_layers(config, read_processed(config.output.processed)))
+    m = folium_map(config, build_layers(config, read_processed(config.output.processed)),
+                   layer_control=True)
     m.add_child(_InlineAssets(), name="opjord_inline_assets", index=0)
     stable_ids(m.get_root())
     return m
@@ -581,6 +629,26 @@ def _bounds(map_layers: list[MapLayer]) -> list[list[float]] | None:
     b = np.array(coords)
     return [[float(b[:, 1].min()), float(b[:, 0].min())],
             [float(b[:, 3].max()), float(b[:, 2].max())]]
+
+
+def area_index(map_layers: list[MapLayer]) -> list[dict]:
+    """One record per drawn development area for the page's search, links and point symbols.
+
+    Plain (unescaped) strings: the page reads them as JSON and shows them as text. `bounds`
+    is [[south, west], [north, east]] and `point` [lat, lon] a point on the drawn shape.
+    """
+    out = []
+    for layer in map_layers:
+        if layer.index is None:
+            continue
+        records = {r["nr"]: r for r in layer.index}
+        for feature in layer.data["features"]:
+            geom = shapely.from_geojson(json.dumps(feature["geometry"]))
+            w, s_, e, n = (float(v) for v in shapely.bounds(geom))
+            point = shapely.point_on_surface(geom)
+            out.append({**records[feature["properties"]["nr"]], "bounds": [[s_, w], [n, e]],
+                        "point": [round(point.y, COORD_DECIMALS), round(point.x, COORD_DECIMALS)]})
+    return out
 
 
 # ---------------------------------------------------------------------------- pages
@@ -654,16 +722,21 @@ def summary_paragraphs(summary: dict) -> list[str]:
     return out
 
 
-def table_rows(processed: Processed) -> tuple[list[AreaColumn], list[list[dict]]]:
-    """The areas table: columns and, per row, cells with display text and sort value."""
+def table_rows(processed: Processed) -> tuple[list[AreaColumn], list[dict]]:
+    """The areas table: columns and, per row, its link (`href`, `ref` = "<plan>:<id>") and
+    `cells` with display text and sort value."""
     summary = processed.summary
     labels = {k: p["label"] for k, p in summary["plans"].items()}
     columns = map_columns(processed)
     order = {k: i for i, k in enumerate(_plan_order(summary))}
     frame = processed.areas.assign(_o=processed.areas["plan"].map(order)).sort_values(
         ["_o", "area_id"], kind="stable")
-    rows = [[{"text": format_cell(c, row, labels, unit=False), "sort": sort_value(c, row),
-              "numeric": c.kind != "text"} for c in columns] for _, row in frame.iterrows()]
+    rows = [{"ref": f"{row['plan']}:{row['area_id']}",
+             "href": f"{OVERVIEW}#{area_link(row['plan'], str(row['area_id']))}",
+             "cells": [{"text": format_cell(c, row, labels, unit=False),
+                        "sort": sort_value(c, row), "numeric": c.kind != "text"}
+                       for c in columns]}
+            for _, row in frame.iterrows()]
     return columns, rows
 
 
@@ -688,10 +761,16 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
               "pages": {"index": INDEX, "overview": OVERVIEW, "statement": STATEMENT,
                         "scenario": SCENARIO_PAGE}}
     legend = [la.style for la in map_layers]
+    order = _plan_order(summary)
+    plans = [{"key": k, "label": summary["plans"][k]["label"], "baseline": k == order[0],
+              "color": PLAN_LINES[i % len(PLAN_LINES)][0], "pane": plan_pane(k),
+              "layers": [s.key for s in legend if _pane_of(s.key, [k])]}
+             for i, k in enumerate(order)]
+    page_data = {"plans": plans, "areas": area_index(map_layers)}
     pages = {
         OVERVIEW: env.get_template("oversikt.html.j2").render(
             **common, parts=parts, legend=legend, paragraphs=summary_paragraphs(summary),
-            columns=columns, rows=rows),
+            columns=columns, rows=rows, page_data=page_data, plans=plans),
         INDEX: env.get_template("index.html.j2").render(**common),
         STATEMENT: env.get_template("tillganglighet.html.j2").render(**common),
     }
@@ -746,6 +825,7 @@ def build_maps(config: Config) -> list[Path]:
     Returns the written pages (index first). Raises InputError when the analysis
     outputs are missing or do not belong together.
     """
+    _basemap(config)  # a missing API key fails before anything is staged
     with publishing(config, ["maps"]) as pub:
         processed = read_processed(config.output.processed)
         pub.run_ids["maps"] = processed.run_id

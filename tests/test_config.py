@@ -230,7 +230,7 @@ KNOWN_KEYS = {
                     {"path", "agricultural_codes", "nodata", "crs", "exclude_nodata"}),
     "[output]": ((None, "[output]\nokand = 1"), {"processed", "maps", "reports", "crs"}),
     "[webmap]": ((None, "[webmap]\nokand = 1"),
-                 {"basemap", "tile_url", "attribution", "simplify_tolerance_m",
+                 {"basemap", "tile_url", "attribution", "api_key_env", "simplify_tolerance_m",
                   "context_buffer_m"}),
     "[fetch]": ((None, "[fetch]\nokand = 1"), {"url", "layer_latest", "layer_years",
                                                "page_size"}),

@@ -17,8 +17,8 @@ def _append(cfg, text: str) -> None:
 @pytest.mark.parametrize("webmap, basemap_source", [
     ("", "OpenStreetMap-bidragsgivare"),
     ('basemap = "osm"', "OpenStreetMap-bidragsgivare"),
-    ('basemap = "topowebb"', "Lantmäteriet"),
-    ('basemap = "topowebb_nedtonad"', "Lantmäteriet"),
+    ('basemap = "topowebb"\napi_key_env = "LM_API_KEY"', "Lantmäteriet"),
+    ('basemap = "topowebb_nedtonad"\napi_key_env = "LM_API_KEY"', "Lantmäteriet"),
     ('basemap = "none"', None),
     ('basemap = "custom"\ntile_url = "https://k.se/{z}/{x}/{y}.png"\n'
      'attribution = "© Kartkontoret"', "© Kartkontoret"),

@@ -180,20 +180,75 @@ def test_no_demo_banner_for_real_data(tmp_path):
     assert "Demodata" not in read(config, webmap.OVERVIEW)
 
 
-def test_basemaps(mapped, tmp_path):
+def test_basemaps(mapped, tmp_path, monkeypatch):
     assert "tile.openstreetmap.org" in read(mapped, webmap.OVERVIEW)  # the default
     assert "OpenStreetMaps bidragsgivare" in read(mapped, webmap.OVERVIEW)
-    for basemap, host in (("none", None), ("topowebb_nedtonad", "minkarta.lantmateriet.se")):
-        config = replace(mapped, webmap=WebmapConfig(basemap=basemap),
+    monkeypatch.setenv("OPJORD_TEST_LM_KEY", "nyckel/med tecken")
+    for basemap, host in (("none", None), ("topowebb_nedtonad", "api.lantmateriet.se"),
+                          ("topowebb", "api.lantmateriet.se")):
+        config = replace(mapped, webmap=WebmapConfig(basemap=basemap,
+                                                     api_key_env="OPJORD_TEST_LM_KEY"),
                          output=replace(mapped.output, maps=tmp_path / basemap))
         webmap.build_maps(config)
         page = read(config, webmap.OVERVIEW)
         assert webmap.tile_host(config) == host
         assert "tile.openstreetmap.org" not in page
         if host:
-            assert host in page and "Lantmäteriet" in page
+            assert f"/token/nyckel%2Fmed%20tecken/1.0.0/{basemap}/default/3857/" in page
+            assert "{z}/{y}/{x}.png" in page and "Lantmäteriet" in page
         else:
             assert "L.tileLayer" not in page and "utan bakgrundskarta" in page
+
+
+def test_lantmateriet_key_comes_from_the_environment_only(mapped, tmp_path, monkeypatch):
+    config = replace(mapped, webmap=WebmapConfig(basemap="topowebb", api_key_env="OPJORD_LM"),
+                     output=replace(mapped.output, maps=tmp_path / "maps"))
+    monkeypatch.delenv("OPJORD_LM", raising=False)
+    with pytest.raises(InputError, match=r"miljövariabeln OPJORD_LM är inte satt"):
+        webmap.build_maps(config)
+    assert not (tmp_path / "maps").exists()
+    monkeypatch.setenv("OPJORD_LM", "  ")
+    with pytest.raises(InputError, match="OPJORD_LM"):
+        webmap.build_maps(config)
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ('basemap = "topowebb"\n', "api_key_env"),
+    ('basemap = "topowebb_nedtonad"\napi_key_env = "abc-123-hemlig"\n',
+     "inte ett namn på en miljövariabel"),
+])
+def test_lantmateriet_config_errors(project, table, message):
+    path = project.with_name("fel.toml")
+    path.write_text(project.read_text(encoding="utf-8") + "\n[webmap]\n" + table,
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_config(path)
+
+
+def test_every_table_row_links_to_its_area(mapped):
+    page = read(mapped, webmap.OVERVIEW)
+    csv = pd.read_csv(mapped.output.processed / "areas.csv", keep_default_na=False,
+                      dtype={"area_id": str})
+    links = re.findall(r'<a href="oversikt\.html#omrade=([^"]+)" data-omrade="([^"]+)">', page)
+    assert len(links) == len(csv)
+    assert ("op2017:A1", "op2017:A1") in links
+    # An id with characters a URL cannot hold is percent-encoded in the link.
+    assert any(href.startswith("op2025:%3C%2Fscript%3E") for href, _ in links)
+    data = json.loads(re.search(r'<script type="application/json" id="opjord-data">(.*?)'
+                                r"</script>", page, re.S).group(1))
+    assert sorted((a["plan"], a["id"]) for a in data["areas"]) == sorted(
+        zip(csv["plan"], csv["area_id"], strict=True))
+    for a in data["areas"]:
+        (south, west), (north, east) = a["bounds"]
+        assert south <= a["point"][0] <= north and west <= a["point"][1] <= east
+
+
+def test_credits_on_every_page(mapped):
+    for name in PAGES:
+        page = read(mapped, name)
+        line = re.search(r'<p class="upphov">(.*?)</p>', page, re.S).group(1)
+        for source in ("Jordbruksverket", "OpenStreetMap", "Testkommun"):
+            assert source in line, (name, source)
 
 
 def test_custom_basemap_attribution_is_escaped(tmp_path):

@@ -137,25 +137,27 @@ def test_loads_without_errors_or_foreign_requests(visit, name):
         assert page.evaluate("typeof L") == "object"  # vendored Leaflet loaded from maps/
 
 
-def test_layers_named_in_control_render_and_toggle(visit):
+def test_layer_panel_names_every_layer_and_toggles_it(visit):
     v = visit()
     page = v.open(webmap.OVERVIEW)
-    labels = page.locator(".leaflet-control-layers-overlays label")
-    names = [t.strip() for t in labels.all_inner_texts()]
-    assert names == [t.strip() for t in page.locator(".teckenforklaring li > span").evaluate_all(
-        "els => els.map(e => e.firstChild.textContent)")]  # legend and control agree
+    assert page.locator(".leaflet-control-layers").count() == 0  # no control over the map
+    boxes = page.locator("#kartpanel input[data-lager]")
+    names = [t.strip() for t in page.locator("#kartpanel .lagernamn").evaluate_all(
+        "els => els.map(e => e.firstChild.textContent)")]
     expected = {"Kommungräns", "Utvecklingsområden ÖP 2017", f"Utvecklingsområden {XSS_LABEL}",
                 "Jordbruksmark i utvecklingsområden: Åker", "All jordbruksmark nära "
                 "utvecklingsområdena"}
     assert expected <= set(names)
     keys = _layer_keys(page)
-    assert len(keys) == len(names)
+    assert [boxes.nth(i).get_attribute("data-lager") for i in range(boxes.count())] == keys
     for i, key in enumerate(keys):
         if page.evaluate("k => window.opjord.layers[k].getLayers().length", key) == 0:
             continue  # e.g. no released farmland in the fixture: nothing to draw
         assert _visible_paths(page, key) > 0, key
-        box = labels.nth(i).locator("input")
-        box.uncheck()
+        box = boxes.nth(i)
+        box.focus()
+        page.keyboard.press("Space")  # from the keyboard
+        assert not box.is_checked()
         assert _visible_paths(page, key) == 0, key
         box.check()
         assert _visible_paths(page, key) > 0, key
@@ -180,7 +182,6 @@ def test_popup_figures_equal_areas_csv(visit, mapped):
     csv = pd.read_csv(mapped.output.processed / "areas.csv", keep_default_na=False,
                       dtype={"area_id": str})
     points = _area_points(mapped)
-    page.evaluate("window.opjord.control.collapse()")
     status = {"new": "ny", "kept": "kvar", "changed": "ändrad", "removed": "borttagen", "": "–"}
     for _, row in csv.iterrows():
         key = f"omraden-{row['plan']}"
@@ -301,7 +302,7 @@ def test_offline_without_basemap(visit, mapped, tmp_path):
     for key in ("omraden-op2017", "omraden-op2025", "kommungrans", "jordbruk-0"):
         assert _visible_paths(page, key) > 0, key
     assert page.locator("#omraden tbody tr").count() == 5
-    assert page.locator(".teckenforklaring li").count() == len(_layer_keys(page))
+    assert page.locator(".lagerlista li").count() == len(_layer_keys(page))
 
 
 def test_table_sorts_by_number(visit):
@@ -314,3 +315,370 @@ def test_table_sorts_by_number(visit):
     page.locator("#omraden th button", has_text="Areal (ha)").click()
     values = [parse_sv(t) for t in page.locator("#omraden tbody td:nth-child(5)").all_inner_texts()]
     assert values == sorted(values, reverse=True)
+
+
+# ---------------------------------------------------------------- compare, find, link, credits
+
+AREA_ELEMENTS = """() => {
+    // Each area's drawn element: its shape, or its ring when the shape is too small to see.
+    const o = window.opjord;
+    return Object.values(o.areas).map(a => {
+        const ring = o.points[a.nr];
+        const onMap = ring && o.map.hasLayer(ring);
+        const el = onMap ? ring.getElement() : o.shapes[a.nr].getElement();
+        const r = el.getBoundingClientRect();
+        return {nr: a.nr, plan: a.plan, id: a.id, ring: !!onMap,
+                box: {x: r.left, y: r.top, w: r.width, h: r.height}};
+    });
+}"""
+
+
+def _hits(page) -> list[dict]:
+    """Per area: the plans whose elements lie under the area's point, after scrolling the map
+    into view (hit testing respects the compare view's clipping)."""
+    page.locator(".opjord-karta").scroll_into_view_if_needed()
+    return page.evaluate("""() => {
+        const o = window.opjord, m = o.map, r = m.getContainer().getBoundingClientRect();
+        return Object.values(o.areas).map(a => {
+            const p = m.latLngToContainerPoint(a.point);
+            const plans = new Set();
+            for (const e of document.elementsFromPoint(r.left + p.x, r.top + p.y)) {
+                const c = e.getAttribute('class') || '';
+                const k = c.match(/opjord-(?:omraden|punkt)-([^\\s]+)/);
+                if (k) { plans.add(k[1]); }
+            }
+            return {plan: a.plan, x: p.x / r.width, plans: Array.from(plans)};
+        });
+    }""")
+
+
+def test_compare_draws_each_plan_on_its_own_side(visit):
+    v = visit(width=1400, height=1000)
+    page = v.open(webmap.OVERVIEW)
+    page.locator("#jamfor-pa").click()
+    assert page.locator("#jamfor-pa").get_attribute("aria-pressed") == "true"
+    assert page.locator("#svepgrans").is_visible()
+    hits = _hits(page)  # divider at 50 %: op2017 left, the later plan right
+    assert {h["plan"] for h in hits} == {"op2017", "op2025"}
+    for h in hits:
+        if h["x"] < 0.49:
+            assert "op2025" not in h["plans"], h
+        elif h["x"] > 0.51:
+            assert "op2017" not in h["plans"], h
+        if (h["plan"] == "op2017") == (h["x"] < 0.49) and abs(h["x"] - 0.5) > 0.01:
+            assert h["plan"] in h["plans"], h  # drawn on its own side
+    left = [h for h in hits if h["x"] < 0.49]
+    right = [h for h in hits if h["x"] > 0.51]
+    assert left and right
+    page.locator("#jamfor-vanster").click()  # the whole map: the baseline
+    for h in _hits(page):
+        assert "op2025" not in h["plans"]
+        if h["plan"] == "op2017":
+            assert "op2017" in h["plans"], h
+    page.locator("#jamfor-hoger").click()
+    for h in _hits(page):
+        assert "op2017" not in h["plans"]
+        if h["plan"] == "op2025":
+            assert "op2025" in h["plans"], h
+    page.locator("#jamfor-pa").click()  # off: both plans everywhere again
+    assert page.locator("#svepgrans").is_hidden()
+    assert all(h["plan"] in h["plans"] for h in _hits(page))
+    assert v.errors == []
+
+
+def test_compare_works_from_the_keyboard_and_says_what_it_shows(visit):
+    v = visit()
+    page = v.open(webmap.OVERVIEW)
+    page.locator("#sok").focus()
+    for _ in range(10):  # Tab to the compare button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "jamfor-pa":
+            break
+    assert page.evaluate("document.activeElement.id") == "jamfor-pa"
+    page.keyboard.press("Enter")
+    status = page.locator("#jamfor-status")
+    assert "ÖP 2017" in status.inner_text() and XSS_LABEL in status.inner_text()
+    assert "vänster" in status.inner_text()
+    assert "Nyutpekad och frisläppt jordbruksmark visas på samma sida som" in status.inner_text()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "jamfor-vanster"
+    page.keyboard.press("Enter")
+    assert page.locator("#jamfor-grans").input_value() == "100"
+    assert "Hela kartan visar ÖP 2017" in status.inner_text()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "jamfor-byt"
+    page.keyboard.press("Enter")  # swap: the later plan is now left and fills the map
+    assert f"Hela kartan visar {XSS_LABEL}" in status.inner_text()
+    for h in _hits(page):
+        assert "op2017" not in h["plans"]
+    page.locator("#jamfor-grans").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#jamfor-grans").input_value() == "90"  # 100, at most 100, −5, −5
+    assert v.errors == [] and page.evaluate("window.__xss") is None
+
+
+def _popup_cells(page) -> dict[str, str]:
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=3000)
+    return dict(zip([t.strip() for t in popup.locator("th").all_inner_texts()],
+                    [t.strip() for t in popup.locator("td").all_inner_texts()], strict=True))
+
+
+def _area_on_screen(page, plan: str, area_id: str) -> bool:
+    return page.evaluate("""([plan, id]) => {
+        const o = window.opjord;
+        const a = Object.values(o.areas).find(a => a.plan === plan && a.id === id);
+        return o.map.getBounds().contains(a.bounds);
+    }""", [plan, area_id])
+
+
+def test_search_by_name_id_or_type_opens_the_facts(visit):
+    v = visit()
+    page = v.open(webmap.OVERVIEW)
+    names = page.evaluate("Object.values(window.opjord.areas).map(a => [a.plan, a.id, a.name])")
+    plan, area_id, name = next(n for n in names if n[2] == XSS_IMG)
+    page.locator("#sok").fill("")
+    page.locator("#sok").focus()
+    page.keyboard.type(name[:12])
+    hit = page.locator("#sok-traffar button").first
+    assert name in hit.inner_text() and XSS_LABEL in hit.inner_text()
+    assert "hittades" in page.locator("#sok-status").inner_text()
+    page.keyboard.press("Enter")  # the first hit
+    cells = _popup_cells(page)
+    assert cells["Namn"] == name and cells["Område-id"] == area_id
+    assert _area_on_screen(page, plan, area_id)
+    assert f"omrade={plan}:" in page.evaluate("location.hash")
+    page.locator("#sok").fill("A1")  # by id: both plans' A1
+    assert page.locator("#sok-traffar button").count() == 2
+    page.locator("#sok-traffar button").nth(0).press("Enter")
+    assert _popup_cells(page)["Område-id"] == "A1"
+    page.locator("#sok").fill(XSS_SCRIPT[:6])  # by type
+    assert page.locator("#sok-traffar button").count() >= 1
+    page.locator("#sok").fill("finns inte")
+    assert page.locator("#sok-traffar button").count() == 0
+    assert page.locator("#sok-status").inner_text() == "Inga områden hittades."
+    assert v.errors == [] and v.dialogs == [] and page.evaluate("window.__xss") is None
+
+
+def test_area_link_opens_the_map_on_the_area(visit, mapped):
+    v = visit()
+    v.page.goto((mapped.output.maps / webmap.OVERVIEW).as_uri() + "#omrade=op2017:A2")
+    v.page.wait_for_load_state("load")
+    page = v.page
+    cells = _popup_cells(page)
+    assert cells["Område-id"] == "A2" and cells["Plan"] == "ÖP 2017"
+    assert _area_on_screen(page, "op2017", "A2")
+    view = page.evaluate("location.hash")
+    assert "omrade=op2017:A2" in view and "karta=" in view  # the view is kept in the URL
+    # The view alone reopens the same map.
+    zoom = page.evaluate("window.opjord.map.getZoom()")
+    page.evaluate("window.opjord.map.setZoom(window.opjord.map.getZoom() - 1)")
+    kept = page.evaluate("location.hash")
+    assert f"karta={zoom - 1}/" in kept
+    other = visit()
+    other.page.goto((mapped.output.maps / webmap.OVERVIEW).as_uri() + "#" + kept.split("&")[-1])
+    other.page.wait_for_load_state("load")
+    assert other.page.evaluate("window.opjord.map.getZoom()") == zoom - 1
+    # The link in the popup is the same link.
+    href = page.locator(".leaflet-popup-content a").get_attribute("href")
+    assert href == "oversikt.html#omrade=op2017:A2"
+    assert v.errors == [] and other.errors == []
+
+
+def test_table_link_and_row_open_the_map_on_the_area(visit, mapped):
+    v = visit()
+    page = v.open(webmap.OVERVIEW)
+    row = page.locator("#omraden tbody tr", has_text=XSS_IMG)
+    link = row.locator("a[data-omrade]")
+    href = link.get_attribute("href")
+    assert href.startswith("oversikt.html#omrade=op2025:")
+    assert "Visa på kartan" in link.inner_text()
+    link.focus()
+    page.keyboard.press("Enter")
+    cells = _popup_cells(page)
+    assert cells["Namn"] == XSS_IMG
+    assert page.evaluate("document.activeElement.closest('.leaflet-popup') !== null")
+    page.evaluate("window.opjord.map.closePopup()")
+    page.locator("#omraden tbody tr", has_text="ÖP 2017").first.locator("td").nth(2).click()
+    assert _popup_cells(page)["Plan"] == "ÖP 2017"
+    # Every row has a link, each to its own area.
+    refs = page.locator("#omraden tbody a[data-omrade]").evaluate_all(
+        "els => els.map(e => e.getAttribute('href'))")
+    assert len(refs) == len(set(refs)) == page.locator("#omraden tbody tr").count()
+    assert v.errors == [] and page.evaluate("window.__xss") is None
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
+            and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
+
+
+def test_no_area_hidden_under_a_control_on_a_desktop(visit):
+    v = visit(width=1400, height=1000)
+    page = v.open(webmap.OVERVIEW)
+    page.locator(".opjord-karta").scroll_into_view_if_needed()
+    controls = page.locator(".leaflet-control").evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return {x: r.left, y: r.top, w: r.width, h: r.height}; })")
+    assert len(controls) >= 3  # zoom, scale, attribution
+    the_map = page.locator(".opjord-karta").bounding_box()
+    panel = page.locator("#kartpanel").bounding_box()
+    assert panel["x"] >= the_map["x"] + the_map["width"]  # the panel is beside the map
+    # The map opens on the development areas: the closest zoom that shows them all.
+    assert page.evaluate("""() => {
+        const o = window.opjord;
+        const b = L.latLngBounds(Object.values(o.areas).flatMap(a => a.bounds));
+        return o.map.getBoundsZoom(b, false, L.point(72, 60)) === o.map.getZoom();
+    }""")
+    for area in page.evaluate(AREA_ELEMENTS):
+        box = area["box"]
+        assert box["w"] > 0 and box["h"] > 0, area
+        assert the_map["x"] <= box["x"] and box["x"] + box["w"] <= the_map["x"] + the_map["width"]
+        assert the_map["y"] <= box["y"] and box["y"] + box["h"] <= the_map["y"] + the_map["height"]
+        for c in controls:
+            assert not _overlap(box, c), (area, c)
+
+
+@pytest.mark.parametrize("size", [(375, 667), (1400, 1000)])
+def test_every_area_is_visible_at_the_initial_zoom(visit, size):
+    v = visit(width=size[0], height=size[1])
+    page = v.open(webmap.OVERVIEW)
+    areas = page.evaluate(AREA_ELEMENTS)
+    assert len(areas) == page.locator("#omraden tbody tr").count()
+    the_map = page.locator(".opjord-karta").bounding_box()
+    for area in areas:
+        box = area["box"]
+        assert box["w"] >= 10 and box["h"] >= 10, area  # a shape one can see, or a ring
+        assert the_map["x"] <= box["x"] + box["w"] / 2 <= the_map["x"] + the_map["width"], area
+        assert the_map["y"] <= box["y"] + box["h"] / 2 <= the_map["y"] + the_map["height"], area
+    # Zoomed far out every area becomes a ring; zoomed back in, the rings go.
+    page.evaluate("window.opjord.map.setZoom(6, {animate: false})")
+    assert all(a["ring"] for a in page.evaluate(AREA_ELEMENTS))
+    page.evaluate("window.opjord.map.setZoom(17, {animate: false})")
+    assert page.locator(".opjord-punkt").count() == 0
+
+
+def test_phone_headline_map_and_panel_drawer_by_keyboard(visit):
+    v = visit(width=375, height=667)
+    page = v.open(webmap.OVERVIEW)
+    headline = page.locator(".nyckeltal").bounding_box()
+    assert headline["y"] + headline["height"] <= 667
+    button = page.locator("#panelknapp")
+    panel = page.locator("#kartpanel")
+    assert button.is_visible() and button.get_attribute("aria-expanded") == "false"
+    assert panel.is_hidden()
+    button.focus()
+    page.keyboard.press("Enter")
+    assert button.get_attribute("aria-expanded") == "true" and panel.is_visible()
+    page.keyboard.press("Tab")  # into the panel: the first layer's checkbox
+    assert page.evaluate("document.activeElement.closest('#kartpanel') !== null")
+    page.keyboard.press("Escape")
+    assert panel.is_hidden() and button.get_attribute("aria-expanded") == "false"
+    assert page.evaluate("document.activeElement.id") == "panelknapp"
+    page.keyboard.press("Space")
+    assert panel.is_visible()
+    page.keyboard.press("Space")
+    assert panel.is_hidden()
+    the_map = page.locator(".opjord-karta")
+    the_map.scroll_into_view_if_needed()
+    box = the_map.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 667  # the whole map fits the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert v.errors == []
+
+
+MID_WORD = """sel => {
+    // Words (letters only, 4+) of the selected elements whose glyphs sit on more than one line.
+    const out = [];
+    for (const root of document.querySelectorAll(sel)) {
+        const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+            for (const m of n.textContent.matchAll(/\\p{L}{4,}/gu)) {
+                const range = document.createRange();
+                range.setStart(n, m.index);
+                range.setEnd(n, m.index + m[0].length);
+                const rects = Array.from(range.getClientRects());
+                const tops = new Set(rects.map(r => Math.round(r.top)));
+                if (tops.size > 1) { out.push(m[0]); }
+            }
+        }
+    }
+    return out;
+}"""
+
+
+def test_headline_and_table_have_no_mid_word_breaks_on_a_phone(visit):
+    v = visit(width=375, height=667)
+    page = v.open(webmap.OVERVIEW)
+    assert page.evaluate(MID_WORD, "h1, .nyckeltal, #omraden, main h2, .verktyg") == []
+    page.locator("#panelknapp").click()
+    assert page.evaluate(MID_WORD, "#kartpanel") == []
+
+
+def test_table_filters_and_sorts_from_the_keyboard(visit):
+    v = visit()
+    page = v.open(webmap.OVERVIEW)
+    rows = page.locator("#omraden tbody tr")
+    total = rows.count()
+    page.locator("#filter").focus()
+    page.keyboard.type("ÖP 2017")
+    visible = [r for r in rows.all() if r.is_visible()]
+    assert 0 < len(visible) < total and all("ÖP 2017" in r.inner_text() for r in visible)
+    assert page.locator("#filter-antal").inner_text() == f"Visar {len(visible)} av {total} områden."
+    page.locator("#filter").fill("")
+    assert all(r.is_visible() for r in rows.all())
+    button = page.locator("#omraden th button", has_text="Andel jordbruksmark")
+    button.focus()
+    page.keyboard.press("Enter")
+    th = page.locator("#omraden th[aria-sort]")
+    assert th.count() == 1 and th.get_attribute("aria-sort") == "ascending"
+    page.keyboard.press("Enter")
+    assert th.get_attribute("aria-sort") == "descending"
+
+
+def test_credits_name_every_source_the_config_uses(visit, mapped):
+    v = visit()
+    for name in (webmap.INDEX, webmap.OVERVIEW):
+        page = v.open(name)
+        line = page.locator(".upphov").inner_text()
+        assert "Jordbruksverket" in line
+        assert "OpenStreetMap" in line  # the default basemap
+        assert "Testkommun" in line  # the municipality, for its plans
+        assert ("Naturvårdsverket" in line) == (mapped.landcover is not None)
+    page = v.open(webmap.OVERVIEW)
+    panel = page.locator("#kartpanel .kallor").inner_text()
+    assert "Jordbruksverket" in panel and "OpenStreetMap" in panel
+    assert page.locator(".leaflet-control-attribution").inner_text().count("OpenStreetMap") == 1
+
+
+def test_lantmateriet_basemap_only_asks_its_tile_host(visit, mapped, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPJORD_TEST_LM_KEY", "test-nyckel-123")
+    config = replace(mapped, webmap=WebmapConfig(basemap="topowebb_nedtonad",
+                                                 api_key_env="OPJORD_TEST_LM_KEY"),
+                     output=replace(mapped.output, maps=tmp_path / "maps"))
+    webmap.build_maps(config)
+    v = visit(config)
+    page = v.open(webmap.OVERVIEW)
+    page.wait_for_timeout(300)
+    assert v.tile_host == "api.lantmateriet.se"
+    assert v.tiles > 0 and v.foreign == [] and v.errors == []
+    assert "Lantmäteriet" in page.locator(".leaflet-control-attribution").inner_text()
+    assert "Lantmäteriet" in page.locator(".upphov").inner_text()
+
+
+@pytest.mark.parametrize("state", ["compare", "phone-panel", "search"])
+def test_axe_with_the_new_controls_in_use(visit, state):
+    v = visit(**({"width": 375, "height": 667} if state == "phone-panel" else {}))
+    page = v.open(webmap.OVERVIEW)
+    if state == "compare":
+        page.locator("#jamfor-pa").click()
+    elif state == "phone-panel":
+        page.locator("#panelknapp").click()
+    else:
+        page.locator("#sok").fill("A")
+        page.locator("#sok-traffar button").first.click()
+    serious = [x for x in _axe(page) if x["impact"] in ("serious", "critical")]
+    assert serious == []

@@ -1,4 +1,6 @@
 // Sortable tables: buttons in <th>, aria-sort on the sorted column, sort values in data-sort.
+// Filterable tables: a search field (#filter, aria-controls = the table's id) hides the rows
+// whose text does not contain what is typed; #filter-antal tells how many rows are shown.
 (function () {
   "use strict";
   function sortTable(table, index, numeric) {
@@ -32,4 +34,22 @@
       button.addEventListener("click", function () { sortTable(table, index, numeric); });
     });
   });
+  var field = document.getElementById("filter");
+  var table = field && document.getElementById(field.getAttribute("aria-controls"));
+  if (table) {
+    var count = document.getElementById("filter-antal");
+    var box = document.getElementById("tabellfilter");
+    if (box) { box.hidden = false; }
+    field.addEventListener("input", function () {
+      var q = field.value.trim().toLocaleLowerCase("sv");
+      var shown = 0;
+      var rows = table.tBodies[0].rows;
+      Array.prototype.forEach.call(rows, function (row) {
+        var hit = !q || row.textContent.toLocaleLowerCase("sv").indexOf(q) >= 0;
+        row.hidden = !hit;
+        if (hit) { shown += 1; }
+      });
+      if (count) { count.textContent = q ? "Visar " + shown + " av " + rows.length + " områden." : ""; }
+    });
+  }
 })();
