@@ -421,7 +421,8 @@ def test_compare_works_from_the_keyboard_and_says_what_it_shows(visit):
 
 
 def _popup_cells(page) -> dict[str, str]:
-    popup = page.locator(".leaflet-popup-content")
+    # the newest popup: the one it replaced may still be fading out
+    popup = page.locator(".leaflet-popup-content").last
     popup.wait_for(state="visible", timeout=3000)
     return dict(zip([t.strip() for t in popup.locator("th").all_inner_texts()],
                     [t.strip() for t in popup.locator("td").all_inner_texts()], strict=True))
@@ -475,7 +476,7 @@ def test_area_link_opens_the_map_on_the_area(visit, mapped):
     assert "omrade=op2017:A2" in view and "karta=" in view  # the view is kept in the URL
     # The view alone reopens the same map.
     zoom = page.evaluate("window.opjord.map.getZoom()")
-    page.evaluate("window.opjord.map.setZoom(window.opjord.map.getZoom() - 1)")
+    page.evaluate("window.opjord.map.setZoom(window.opjord.map.getZoom() - 1, {animate: false})")
     kept = page.evaluate("location.hash")
     assert f"karta={zoom - 1}/" in kept
     other = visit()

@@ -147,7 +147,16 @@
     updatePoints();
     var shape = shapes[a.nr];
     var at = L.latLng(a.point);
+    map.closePopup();  // one area's facts at a time
     if (shape) { shape.fire("click", {latlng: at}, true); }
+    if (opts.fit && shape) {
+      // Fit again below the open popup (it opens above the area's point), so the popup's
+      // automatic panning cannot push the area out of view.
+      var pop = map.getContainer().querySelector(".leaflet-popup");
+      var h = pop ? pop.offsetHeight : 0;
+      map.fitBounds(a.bounds, {maxZoom: 16, paddingTopLeft: [48, 48 + h],
+                               paddingBottomRight: [48, 48], animate: false});
+    }
     current = a.plan + ":" + a.id;
     writeHash();
     if (opts.scroll) {
