@@ -25,6 +25,7 @@ from pipeline import ANALYSIS_CRS, fmt
 from pipeline.clean import CleanReport, clean_polygons, polygonal
 from pipeline.config import AgriculturalSource, Config, PlanConfig, VectorSource
 from pipeline.errors import InputError, Problems
+from pipeline.files import load_digest_cache
 from pipeline.indicators import (
     M2_PER_HA,
     class_columns,
@@ -130,9 +131,11 @@ def agricultural_sources(config: Config) -> dict[str, AgriculturalSource]:
 def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
     """Check every vector source's metadata (layer, CRS, extent, columns); raise once for all.
 
-    Class values are checked on the features read (`check_class_values`), not here.
+    Class values are checked on the features read (`check_class_values`), not here. Each
+    source's sha256 comes from the processed folder's cache when its files are unchanged.
     """
     problems = Problems()
+    digests = load_digest_cache(config.output.processed)
     infos: dict[str, SourceInfo] = {}
     required: dict[str, list[str]] = {}
     for source in agricultural_sources(config).values():
@@ -142,7 +145,8 @@ def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
                                                   plan.type_column) if c]
     for source in config.vector_sources():
         try:
-            infos[source.role] = inspect_source(source, required.get(source.role))
+            infos[source.role] = inspect_source(source, required.get(source.role),
+                                                digests=digests)
         except InputError as exc:
             problems.items.extend(exc.problems)
             continue

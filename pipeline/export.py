@@ -31,6 +31,7 @@ import xlsxwriter
 import pipeline
 from pipeline import ANALYSIS_CRS
 from pipeline.analyse import Analysis
+from pipeline.files import write_digest_cache
 from pipeline.outputs import publishing
 from pipeline.read import USE_ARROW
 from pipeline.results import (
@@ -357,6 +358,8 @@ def write_processed(analysis: Analysis, folder: Path, run: str | None = None) ->
     summary_text = json.dumps(build_summary(analysis, files, run=run), ensure_ascii=False,
                               indent=2) + "\n"
     (folder / SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
+    write_digest_cache(folder, {str(i.source.path): i.digest.entry for i in
+                                analysis.infos.values() if i.digest.entry is not None})
     return [SUMMARY, AREAS_CSV, GPKG, XLSX]
 
 

@@ -32,7 +32,7 @@ from pipeline import ANALYSIS_CRS, fmt
 from pipeline.clean import outside_sweden, outside_sweden_message
 from pipeline.config import AgriculturalSource, VectorSource
 from pipeline.errors import InputError, Problems
-from pipeline.files import sha256_files, sha256_parts
+from pipeline.files import cached_digest, digest_entry, file_stamp, sha256_files, sha256_parts
 from pipeline.values import distinct
 
 log = logging.getLogger(__name__)
@@ -58,27 +58,43 @@ _DAMAGE_WARNING = re.compile(r"malformed|corrupt|IO error|read error|fread|trunc
 
 
 class BackgroundDigest:
-    """sha256 of a file, computed in a background thread while the analysis runs.
+    """sha256 of a source's files, computed in a background thread while the analysis runs.
 
     hashlib releases the GIL on large updates, so hashing a national-size layer
-    overlaps with reading and overlaying instead of adding to them.
+    overlaps with reading and overlaying instead of adding to them. With `cache` (the
+    processed folder's `files.load_digest_cache`) a source whose files all have the size,
+    modification time and inode they had when hashed is not read at all; `entry` is what
+    to cache for the next run (None when the files changed too recently to trust).
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, cache: dict[str, dict] | None = None):
         self._value: tuple[str, dict[Path, str]] | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self.entry: dict | None = None
+        self.cached = False
+        files = input_files(path)
+        if cache is not None:
+            self._value = cached_digest(cache.get(str(path)), files)
+        if self._value is not None:
+            self.cached = True
+            self.entry = cache[str(path)]  # type: ignore[index]
+            self._thread = None
+            return
+        self._thread = threading.Thread(target=self._run, args=(files,), daemon=True)
         self._thread.start()
 
-    def _run(self, path: Path) -> None:
+    def _run(self, files: list[Path]) -> None:
         try:
-            self._value = sha256_parts(input_files(path))
+            stamps, at = [file_stamp(f) for f in files], time.time_ns()
+            self._value = sha256_parts(files)
+            self.entry = digest_entry(files, stamps, *self._value, at)
         except BaseException as exc:  # noqa: BLE001 - re-raised in result()
             self._error = exc
 
     def result(self) -> tuple[str, dict[Path, str]]:
         """(the digest of all the source's files, each file's own digest)."""
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         if self._error is not None:
             raise self._error
         assert self._value is not None
@@ -266,12 +282,13 @@ def _choose_layer(source: VectorSource, problems: Problems) -> str | None:
     return None
 
 
-def inspect_source(source: VectorSource, required_columns: list[str] | None = None
-                   ) -> SourceInfo:
+def inspect_source(source: VectorSource, required_columns: list[str] | None = None, *,
+                   digests: dict[str, dict] | None = None) -> SourceInfo:
     """Check a vector source's layer, CRS and columns; raise InputError listing every problem.
 
     A file shorter than its own header says (a cut-off GeoPackage or Shapefile part) is
-    reported as damaged before GDAL reads it.
+    reported as damaged before GDAL reads it. `digests` (`files.load_digest_cache`) spares
+    hashing files unchanged since they were hashed.
     """
     cut = _cut_short(source.path) if source.path.is_file() else None
     if cut is not None:
@@ -317,7 +334,7 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
     return SourceInfo(source=source, layer=layer, driver=str(info["driver"]),
                       features=int(info["features"]), source_crs=source_crs, crs=crs,
                       geometry_type=str(info["geometry_type"]), fields=fields,
-                      digest=BackgroundDigest(source.path),
+                      digest=BackgroundDigest(source.path, digests),
                       bounds=(tuple(float(v) for v in bounds) if bounds is not None
                               and np.all(np.isfinite(bounds)) else None))
 
