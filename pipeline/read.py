@@ -425,3 +425,104 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
              fmt.number(time.perf_counter() - start, 1))
     return gdf
 
+
+
+# ---------------------------------------------------------------------------- partitions
+
+STREAM_MIN_FEATURES = 250_000  # a whole-layer figure over more features is streamed
+PART_FEATURES = 160_000  # features owned by one partition at most (~80–160 000)
+
+
+def reads_whole_layer(info: SourceInfo, mask: BaseGeometry | None) -> bool:
+    """True when `read_source(info, mask=mask)` reads the whole layer in one pass."""
+    return mask is None or mask.is_empty or _reader_bbox(mask, info) is None
+
+
+def index_boxes(info: SourceInfo) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fid and bounding box (xmin, ymin, xmax, ymax, source CRS) of every feature with
+    a geometry, from a GeoPackage's R-tree (boxes rounded outwards to float32 by SQLite);
+    None when the source is no GeoPackage with a spatial index in EPSG:3006 (then it is
+    read in one pass)."""
+    import sqlite3
+
+    if info.driver != "GPKG" or CRS.from_user_input(info.crs) != CRS.from_user_input(
+            ANALYSIS_CRS) or not info.source.path.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"{info.source.path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        row = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                          (info.layer,)).fetchone()
+        if row is None or con.execute(
+                "SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND column_name = ? AND "
+                "extension_name = 'gpkg_rtree_index'", (info.layer, row[0])).fetchone() is None:
+            return None
+        name = f"rtree_{info.layer}_{row[0]}".replace('"', '""')
+        n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        if n > info.features:  # an index out of date
+            return None
+        fids, boxes = np.empty(n, dtype=np.int64), np.empty((n, 4))
+        cursor = con.execute(f'SELECT id, minx, miny, maxx, maxy FROM "{name}"')
+        at = 0
+        while rows := cursor.fetchmany(100_000):
+            block = np.array(rows, dtype=np.float64)
+            fids[at:at + len(rows)] = block[:, 0].astype(np.int64)
+            boxes[at:at + len(rows)] = block[:, 1:]
+            at += len(rows)
+        return fids[:at], boxes[:at]
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+
+
+def partitions(boxes: np.ndarray, max_features: int = PART_FEATURES) -> list[np.ndarray]:
+    """Rows of `boxes` grouped by the centre of their box into cells of at most
+    `max_features` rows: halved at the median across the longer side until small enough
+    (a k-d tree), so the cells hold between about half and all of `max_features`."""
+    centre = np.column_stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2])
+    out, stack = [], [np.arange(len(boxes))]
+    while stack:
+        rows = stack.pop()
+        if len(rows) <= max_features:
+            if len(rows):
+                out.append(rows)
+            continue
+        xy = centre[rows]
+        axis = int(np.argmax(xy.max(axis=0) - xy.min(axis=0)))
+        order = np.argsort(xy[:, axis], kind="stable")
+        half = len(rows) // 2
+        stack += [rows[order[:half]], rows[order[half:]]]
+    return out
+
+
+def read_box(info: SourceInfo, box: tuple[float, float, float, float],
+             columns: list[str] | None) -> gpd.GeoDataFrame:
+    """The features meeting `box` (in the source's CRS, EPSG:3006) with their fid in the
+    column "_fid"."""
+    gdf = _read_features(info, bbox=box, columns=columns, fid_as_index=True)
+    gdf = gdf.set_crs(ANALYSIS_CRS, allow_override=True)
+    gdf["_fid"] = gdf.index.to_numpy(dtype=np.int64)
+    return gdf.reset_index(drop=True)
+
+
+def read_fids(info: SourceInfo, fids: np.ndarray, columns: list[str]) -> gpd.GeoDataFrame:
+    """The features with these fids (few: those the spatial index does not hold)."""
+    with _gdal_warnings(info.source):
+        try:
+            df = pyogrio.read_dataframe(info.source.path, layer=info.layer, fids=fids,
+                                        columns=columns, fid_as_index=True)
+        except _READ_ERRORS as exc:
+            raise damaged_source(info.source, f"skiktet {info.layer!r} går inte att läsa "
+                                 f"({exc})") from None
+    gdf = gpd.GeoDataFrame(df).set_crs(ANALYSIS_CRS, allow_override=True)
+    gdf["_fid"] = gdf.index.to_numpy(dtype=np.int64)
+    return gdf.reset_index(drop=True)
+
+
+def all_fids(info: SourceInfo) -> np.ndarray:
+    """Every fid of the layer (no geometries, no attributes)."""
+    df = _read_features(info, columns=[], read_geometry=False, fid_as_index=True)
+    return df.index.to_numpy(dtype=np.int64)
