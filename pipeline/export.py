@@ -178,7 +178,24 @@ def write_gpkg(analysis: Analysis, path: Path, run: str) -> dict[str, int]:
     """
     with _sqlite_without_sync():
         _write_gpkg_layers(analysis, path, run)
-    return {name: info[1] for name, info in _layer_counts(path).items()}
+    return _written_counts(path)
+
+
+def _written_counts(path: Path) -> dict[str, int]:
+    """Feature count per layer as GDAL keeps it in gpkg_ogr_contents: one query, not one
+    dataset open per layer."""
+    import sqlite3
+
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT table_name, feature_count FROM gpkg_ogr_contents "
+                           "ORDER BY rowid").fetchall()
+    finally:
+        con.close()
+    counts = {str(name): int(n) for name, n in rows if n is not None}
+    if len(counts) != len(rows):  # GDAL left a count unset: ask it
+        return {name: info[1] for name, info in _layer_counts(path).items()}
+    return counts
 
 
 def _layer_counts(path: Path) -> dict[str, tuple[str, int]]:
