@@ -374,6 +374,9 @@ def _measure_part(gdf: gpd.GeoDataFrame, owned_fids: np.ndarray, source: Agricul
     """m² of one partition's own features (`stream_layer`); adds to `report` (in place),
     `values` and `found`."""
     column = source.class_column
+    lost = np.setdiff1d(owned_fids, gdf["_fid"].to_numpy())
+    if len(lost):  # GDAL's exact box test left out an own feature (degenerate geometry)
+        gdf = pd.concat([gdf, read_fids(info, lost, [column])], ignore_index=True)
     own = np.isin(gdf["_fid"].to_numpy(), owned_fids)
     if mask is not None:  # as `read_source`: only the features meeting the mask count
         geoms = gdf.geometry.array.to_numpy()
