@@ -430,7 +430,7 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
 # ---------------------------------------------------------------------------- partitions
 
 STREAM_MIN_FEATURES = 250_000  # a whole-layer figure over more features is streamed
-PART_FEATURES = 160_000  # features owned by one partition at most (~80–160 000)
+PART_FEATURES = 100_000  # features owned by one partition at most (~50–100 000)
 
 
 def reads_whole_layer(info: SourceInfo, mask: BaseGeometry | None) -> bool:
