@@ -1,26 +1,18 @@
 #!/usr/bin/env python
-"""Benchmarks for opjord against the obvious geopandas alternative (run on demand, not a test).
+"""Benchmarks for opjord against same-work peers (run on demand, not a test).
 
-    python benchmarks/run_benchmarks.py [--scales norrkoping,county,national]
-                                        [--out benchmarks/_data] [--repeat 3]
+    python benchmarks/run_benchmarks.py [--scales norrkoping,county,national,national_whole]
+                                        [--out benchmarks/_data] [--repeat 3] [--no-postgis]
 
-For each scale the script generates synthetic inputs (deterministic, seeded; kept in
-`--out`, which is gitignored) and then, in the same run, times in separate fresh
-subprocesses (so peak memory is per process, from `wait4`'s ru_maxrss):
-
-* `opjord analyse --config <generated toml>`: everything (read, clean, coverage, every
-  figure, the comparison, writing analysis.gpkg, areas.csv, summary.json, opjord.xlsx);
-* the obvious alternative: read the same inputs with geopandas (pyogrio, Arrow) and run
-  `geopandas.overlay(areas, blocks, how="intersection")` plus a groupby giving only the
-  per-area hectares, for both plans. "naive" reads the whole agricultural layer, as
-  `gpd.read_file(path)` does; "bbox" reads only the blocks in the plan areas' bounding box
-  (shown for fairness: it is what a careful analyst would do);
-* at Norrköping scale also `pipeline.analyse.analyse_frames` alone on pre-read frames
-  (the overlay step: coverage, clipping, footprints, comparison), repeated in-process.
-
-Every measurement is repeated `--repeat` times; the table gives the minimum (the
-machine is shared, so the maximum is shown too as a noise indicator). The table is
-printed and written between the result markers of `benchmarks/README.md`.
+For each case the script generates synthetic inputs (deterministic, seeded; kept in
+`--out`, which is gitignored) and then times, interleaved run by run, fresh subprocesses
+(peak memory per process from `wait4`'s ru_maxrss): `opjord analyse`, the floors
+(imports; imports + reading what opjord reads), the DuckDB and PostGIS peers computing
+the same figures in SQL (`benchmarks/peers.py`; PostGIS in a private cluster on
+127.0.0.1 that the script starts and stops) and geopandas.overlay as context. Each
+peer's figures are compared with opjord's summary.json and areas.csv on every run. The
+table (medians) is printed and written between the result markers of
+`benchmarks/README.md`.
 
 Synthetic data
 --------------
