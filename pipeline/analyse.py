@@ -25,6 +25,7 @@ from pipeline import ANALYSIS_CRS, fmt
 from pipeline.clean import FID, CleanReport, clean_polygons, names_listing, polygonal
 from pipeline.config import AgriculturalSource, Config, PlanConfig
 from pipeline.errors import InputError, Problems
+from pipeline.files import load_digest_cache
 from pipeline.indicators import (
     M2_PER_HA,
     class_columns,
@@ -42,15 +43,30 @@ from pipeline.overlay import (
     Coverage,
     Faces,
     area_of_coverage,
+    area_of_pieces,
     build_coverage,
     clip,
     faces,
     merge_by_piece,
     overlap_pairs,
+    tiles_of,
     union,
     unions_of_coverages,
 )
-from pipeline.read import SourceInfo, check_class_values, inspect_source, read_source
+from pipeline.read import (
+    PART_FEATURES,
+    STREAM_MIN_FEATURES,
+    SourceInfo,
+    all_fids,
+    check_class_values,
+    index_boxes,
+    inspect_source,
+    partitions,
+    read_box,
+    read_fids,
+    read_source,
+    reads_whole_layer,
+)
 from pipeline.results import (
     Notice,
     add_derived_columns,
@@ -59,7 +75,14 @@ from pipeline.results import (
     variant_figures,
 )
 from pipeline.scenario import FaceTable, area_effects, face_agricultural_m2
-from pipeline.values import canonical, empty_text, usable_ids, variant_warning, variants
+from pipeline.values import (
+    canonical,
+    empty_text,
+    ranks,
+    usable_ids,
+    variant_warning,
+    variants,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +171,11 @@ def agricultural_sources(config: Config) -> dict[str, AgriculturalSource]:
 def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
     """Check every vector source's metadata (layer, CRS, extent, columns); raise once for all.
 
-    Class values are checked on the features read (`check_class_values`), not here.
+    Class values are checked on the features read (`check_class_values`), not here. Each
+    source's sha256 comes from the processed folder's cache when its files are unchanged.
     """
     problems = Problems()
+    digests = load_digest_cache(config.output.processed)
     infos: dict[str, SourceInfo] = {}
     required: dict[str, list[str]] = {}
     for source in agricultural_sources(config).values():
@@ -160,7 +185,8 @@ def inspect_inputs(config: Config) -> dict[str, SourceInfo]:
                                                   plan.type_column) if c]
     for source in config.vector_sources():
         try:
-            infos[source.role] = inspect_source(source, required.get(source.role))
+            infos[source.role] = inspect_source(source, required.get(source.role),
+                                                digests=digests)
         except InputError as exc:
             problems.items.extend(exc.problems)
             continue
@@ -306,12 +332,16 @@ def _warn(warnings: list[Notice] | None, code: str, message: str, **figures) -> 
         warnings.append(Notice(code, message, figures))
 
 
-def class_variant_warning(source: AgriculturalSource, farmland: gpd.GeoDataFrame
-                          ) -> Notice | None:
+def class_variant_warning(source: AgriculturalSource, farmland: gpd.GeoDataFrame | None,
+                          found: list | None = None) -> Notice | None:
     """The warning for class values counted as a class though they differ from it by case or
-    surrounding spaces (features and their own area in ha), or None when there are none."""
-    found = variants(farmland[source.class_column], source.classes,
-                     farmland.geometry.array.to_numpy())
+    surrounding spaces (features and their own area in ha), or None when there are none.
+
+    `found`: the variants already counted (`values.variants`), instead of `farmland`'s."""
+    if found is None:
+        assert farmland is not None
+        found = variants(farmland[source.class_column], source.classes,
+                         farmland.geometry.array.to_numpy())
     if not found:
         return None
     return Notice("class_variants", variant_warning(
@@ -332,6 +362,128 @@ def _municipal_m2(farmland: gpd.GeoDataFrame, source: AgriculturalSource,
              fmt.hectares(m2 / M2_PER_HA), source.path.name, fmt.number(len(farmland), 0),
              fmt.number(time.perf_counter() - t, 1))
     return m2
+
+
+@dataclass
+class Streamed:
+    """A whole-layer figure and what reading the layer found, from streamed partitions."""
+
+    municipal_m2: float  # |F ∩ M| (|F| without a boundary)
+    cleaning: CleanReport  # of the features meeting the mask (all without one), as one read
+    values: pd.Series  # the distinct class values of those features (after cleaning)
+    variants: list  # `values.Variant`s of the classes among them
+
+
+def _priority(frame: pd.DataFrame, column: str, classes: tuple[str, ...], fids: np.ndarray
+              ) -> np.ndarray:
+    """Rows of the counted features in priority order: class order, then fid (as the rows
+    of a whole-layer read, which come in fid order)."""
+    rank = ranks(frame[column], classes)
+    counted = np.flatnonzero(rank >= 0)
+    return counted[np.lexsort((fids[counted], rank[counted]))]
+
+
+def _add_reports(a: CleanReport, b: CleanReport) -> CleanReport:
+    return CleanReport(**{k: getattr(a, k) + getattr(b, k) for k in a.as_dict()})
+
+
+def _merge_variants(found: list) -> list:
+    from pipeline.values import Variant
+
+    merged: dict[str, list] = {}
+    for v in found:
+        entry = merged.setdefault(v.value, [v.target, 0, 0.0])
+        entry[1] += v.features
+        entry[2] += v.area_ha
+    return [Variant(value=k, target=t, features=n, area_ha=ha)
+            for k, (t, n, ha) in sorted(merged.items())]
+
+
+def _measure_part(gdf: gpd.GeoDataFrame, owned_fids: np.ndarray, source: AgriculturalSource,
+                  info: SourceInfo, mask: BaseGeometry | None, region: BaseGeometry | None,
+                  tiles: np.ndarray | None, report: CleanReport, values: set,
+                  found: list) -> float:
+    """m² of one partition's own features (`stream_layer`); adds to `report` (in place),
+    `values` and `found`."""
+    column = source.class_column
+    lost = np.setdiff1d(owned_fids, gdf["_fid"].to_numpy())
+    if len(lost):  # GDAL's exact box test left out an own feature (degenerate geometry)
+        gdf = pd.concat([gdf, read_fids(info, lost, [column])], ignore_index=True)
+    own = np.isin(gdf["_fid"].to_numpy(), owned_fids)
+    if mask is not None:  # as `read_source`: only the features meeting the mask count
+        geoms = gdf.geometry.array.to_numpy()
+        own &= ~shapely.is_missing(geoms) & shapely.intersects(mask, geoms)
+    mine, mine_report = clean_polygons(gdf.loc[own], source, layer=info.layer)
+    others, _ = clean_polygons(gdf.loc[~own], source, layer=info.layer)
+    for k, v in mine_report.as_dict().items():
+        setattr(report, k, getattr(report, k) + v)
+    values.update(mine[column].dropna().unique())
+    found += variants(mine[column], source.classes, mine.geometry.array.to_numpy())
+    both = pd.concat([mine, others], ignore_index=True)
+    order = _priority(both, column, source.classes, both["_fid"].to_numpy())
+    wanted = np.flatnonzero(order < len(mine))
+    return area_of_pieces(both.geometry.array.to_numpy()[order], wanted, region, tiles)
+
+
+def stream_layer(info: SourceInfo, source: AgriculturalSource, boundary: BaseGeometry | None,
+                 mask: BaseGeometry | None, part_features: int | None = None
+                 ) -> Streamed | None:
+    """|F ∩ M| (or |F|) of a large layer in bounded memory, by spatial partitions read from
+    the file one at a time; the same figure, cleaning counts and class values as reading
+    the features meeting `mask` (all without one) in one pass. None when the layer has no
+    usable spatial index (then it is read in one pass).
+
+    Each feature with a geometry belongs to the partition holding the centre of its box in
+    the GeoPackage's R-tree. A partition reads every feature meeting the box of its own
+    features' boxes, so each own feature is resolved against every feature that can
+    overlap it (whatever partition owns that one) and counted once.
+    """
+    got = index_boxes(info)
+    if got is None:
+        return None
+    start = time.perf_counter()
+    fids, boxes = got
+    parts = partitions(boxes, part_features or PART_FEATURES)
+    region = shapely.from_wkb(shapely.to_wkb(boundary)) if boundary is not None else None
+    tiles = tiles_of(region) if region is not None else None
+    if mask is not None:
+        mask = shapely.from_wkb(shapely.to_wkb(mask))
+        shapely.prepare(mask)
+    column = source.class_column
+    total, values, found = 0.0, set(), []
+    report = CleanReport()
+    todo = []
+    for rows in parts:
+        box = tuple(float(v) for v in (*boxes[rows, :2].min(axis=0), *boxes[rows, 2:].max(axis=0)))
+        if mask is None or mask.intersects(shapely.box(*box)):
+            todo.append((rows, box))
+    # The next partition is read (GDAL, outside the GIL) while this one is measured.
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opjord-read")
+    try:
+        ahead = reader.submit(read_box, info, todo[0][1], [column]) if todo else None
+        for k, (rows, _) in enumerate(todo):
+            gdf = ahead.result()
+            ahead = (reader.submit(read_box, info, todo[k + 1][1], [column])
+                     if k + 1 < len(todo) else None)
+            total += _measure_part(gdf, fids[rows], source, info, mask, region, tiles,
+                                   report, values, found)
+            del gdf
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
+    if mask is None and len(fids) < info.features:  # features the index does not hold
+        missing = np.setdiff1d(all_fids(info), fids)
+        if len(missing):
+            _, extra = clean_polygons(read_fids(info, missing, [column]), source,
+                                      layer=info.layer)
+            report = _add_reports(report, extra)
+    log.info("Jordbruksmark %s: %s i %s (täckning av alla %s objekt i %d delar, %s s)",
+             "i kommunen" if boundary is not None else "i hela skiktet",
+             fmt.hectares(total / M2_PER_HA), source.path.name,
+             fmt.number(report.features_kept, 0), len(parts),
+             fmt.number(time.perf_counter() - start, 1))
+    return Streamed(municipal_m2=total, cleaning=report,
+                    values=pd.Series(sorted(values, key=str), dtype=object),
+                    variants=_merge_variants(found))
 
 
 def _union_faces(geoms: np.ndarray) -> BaseGeometry:
@@ -430,6 +582,9 @@ class Inputs:
     farmland: dict[str, gpd.GeoDataFrame]  # by agricultural layer role (`agricultural_sources`)
     cleaning: dict[str, CleanReport]  # what cleaning did, by role
     warnings: list[Notice] = field(default_factory=list)
+    # |F ∩ M| in m² of the layers streamed by partitions (`stream_layer`), by role; their
+    # `farmland` holds only the features meeting an area's envelope.
+    municipal_m2: dict[str, float] = field(default_factory=dict)
 
 
 def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None, *,
@@ -474,24 +629,48 @@ def read_inputs(config: Config, infos: dict[str, SourceInfo] | None = None, *,
         envelopes = [shapely.envelope(a.geometry.array.to_numpy()) for a in areas_by_plan.values()]
         mask = shapely.union_all(np.concatenate([[boundary], *envelopes]))
     farmland: dict[str, gpd.GeoDataFrame] = {}
+    municipal_m2: dict[str, float] = {}
     problems = Problems()
     for role, source in agricultural_sources(config).items():
-        farmland[role], cleaning[role] = _read_clean(infos[role], mask=mask)
-        if farmland[role].empty:
+        info = infos[role]
+        streamed = None
+        if info.features >= STREAM_MIN_FEATURES and reads_whole_layer(info, mask):
+            # A whole large layer would not fit in bounded memory: its total is streamed by
+            # partitions, and only the features near an area are held for the overlay.
+            streamed = stream_layer(info, source, boundary, mask)
+        if streamed is not None:
+            near = _envelopes(areas_by_plan)
+            farmland[role] = (_read_clean(info, mask=near)[0] if not near.is_empty else
+                              read_box(info, (0.0, 0.0, 0.0, 0.0), None).drop(columns="_fid"))
+            cleaning[role] = streamed.cleaning
+            municipal_m2[role] = streamed.municipal_m2
+            values = streamed.values
+        else:
+            farmland[role], cleaning[role] = _read_clean(info, mask=mask)
+            values = None
+        if farmland[role].empty and (streamed is None or streamed.cleaning.features_kept == 0):
             raise InputError(f"{source.path}: ingen jordbruksmark "
                              + ("inom kommungränsen" if boundary is not None else "i skiktet")
                              + ". Åtgärd: kontrollera att skiktet täcker kommunen och att dess "
                              "koordinatsystem är rätt.")
         try:
-            check_class_values(infos[role], farmland[role][source.class_column])
+            check_class_values(info, farmland[role][source.class_column] if values is None
+                               else values)
         except InputError as exc:
             problems.items.extend(exc.problems)
             continue
-        if (notice := class_variant_warning(source, farmland[role])) is not None:
+        if (notice := class_variant_warning(source, farmland[role], streamed and
+                                            streamed.variants)) is not None:
             _warn(warnings, notice.code, notice.message, **notice.figures)
     problems.raise_if_any()
     return Inputs(infos=infos, boundary=boundary, areas_by_plan=areas_by_plan, farmland=farmland,
-                  cleaning=cleaning, warnings=warnings)
+                  cleaning=cleaning, warnings=warnings, municipal_m2=municipal_m2)
+
+
+def _envelopes(areas_by_plan: dict[str, gpd.GeoDataFrame]) -> BaseGeometry:
+    """The union of every area's envelope (empty without areas)."""
+    boxes = [shapely.envelope(a.geometry.array.to_numpy()) for a in areas_by_plan.values()]
+    return shapely.union_all(np.concatenate([np.empty(0, object), *boxes]))
 
 
 def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
@@ -509,7 +688,7 @@ def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
     inputs = inputs if inputs is not None else read_inputs(config)
     analysis = analyse_frames(config, inputs.areas_by_plan, inputs.farmland, inputs.boundary,
                               warnings=inputs.warnings, infos=inputs.infos,
-                              cleaning=inputs.cleaning,
+                              cleaning=inputs.cleaning, municipal_m2=inputs.municipal_m2,
                               demo=is_demo([s.path for s in config.vector_sources()]))
     if raster is not None:
         analysis = with_landcover(analysis, zonal.landcover_figures(
@@ -754,14 +933,18 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
                    farmland: dict[str, gpd.GeoDataFrame], boundary: BaseGeometry | None, *,
                    warnings: list[Notice] | None = None, infos: dict[str, SourceInfo] | None = None,
                    cleaning: dict[str, CleanReport] | None = None,
-                   demo: bool = False) -> Analysis:
+                   demo: bool = False, municipal_m2: dict[str, float] | None = None
+                   ) -> Analysis:
     """The overlay and indicators over clean frames in EPSG:3006 (no I/O).
 
     `areas_by_plan[key]` has columns area_id, name, type and geometry (`read_plan_areas`);
     `farmland[role]` holds the agricultural features of each layer role
     (`agricultural_sources`), with their class column and source attributes.
+    `municipal_m2[role]`, when given, is that layer's |F ∩ M| (`stream_layer`), and its
+    `farmland` need only hold the features near an area.
     """
     warnings = list(warnings or [])
+    known = municipal_m2 or {}
     sources = agricultural_sources(config)
     start = time.perf_counter()
     # |F ∩ M| is the only figure that needs the coverage of the whole layer: it is computed
@@ -769,7 +952,8 @@ def analyse_frames(config: Config, areas_by_plan: dict[str, gpd.GeoDataFrame],
     # that use it are finished there too, so the layers can be written meanwhile.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opjord-municipal")
     try:
-        totals = {role: pool.submit(_municipal_m2, farmland[role], source, boundary)
+        totals = {role: pool.submit(float, known[role]) if role in known
+                  else pool.submit(_municipal_m2, farmland[role], source, boundary)
                   for role, source in sources.items()}
         done = _overlay(config, areas_by_plan, farmland, boundary, warnings)
         figures = pool.submit(_figures, config, areas_by_plan, done, totals, start)

@@ -33,6 +33,7 @@ from xlsxwriter.utility import xl_pixel_width
 import pipeline
 from pipeline import ANALYSIS_CRS, fmt
 from pipeline.analyse import PLAN_ATTRIBUTE, Analysis
+from pipeline.files import write_digest_cache
 from pipeline.outputs import publishing
 from pipeline.read import USE_ARROW
 from pipeline.results import (
@@ -243,10 +244,27 @@ def write_gpkg(analysis: Analysis, path: Path, run: str) -> dict[str, int]:
 
     with _sqlite_without_sync():
         _write_gpkg_layers(analysis, path, run)
-        counts = {name: info[1] for name, info in _layer_counts(path).items()}
+        counts = _written_counts(path)
         specs = qgis_specs(analysis)
         geometry = pyogrio.read_info(path, layer="areas")["geometry_name"]
         qgis.write_styles(path, [specs[name] for name in specs if name in counts], geometry)
+    return counts
+
+
+def _written_counts(path: Path) -> dict[str, int]:
+    """Feature count per layer as GDAL keeps it in gpkg_ogr_contents: one query, not one
+    dataset open per layer."""
+    import sqlite3
+
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT table_name, feature_count FROM gpkg_ogr_contents "
+                           "ORDER BY rowid").fetchall()
+    finally:
+        con.close()
+    counts = {str(name): int(n) for name, n in rows if n is not None}
+    if len(counts) != len(rows):  # GDAL left a count unset: ask it
+        return {name: info[1] for name, info in _layer_counts(path).items()}
     return counts
 
 
@@ -564,6 +582,8 @@ def write_processed(analysis: Analysis, folder: Path, run: str | None = None) ->
     summary_text = json.dumps(build_summary(analysis, files, run=run), ensure_ascii=False,
                               indent=2) + "\n"
     (folder / SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
+    write_digest_cache(folder, {str(i.source.path): i.digest.entry for i in
+                                analysis.infos.values() if i.digest.entry is not None})
     return [SUMMARY, AREAS_CSV, GPKG, QGIS_PROJECT, XLSX, SCENARIO]
 
 

@@ -112,3 +112,79 @@ def sha256_parts(paths: Iterable[Path]) -> tuple[str, dict[Path, str]]:
 def sha256_file(path: Path) -> str:
     """sha256 (hex) of one file, read in 1 MiB chunks."""
     return sha256_files([path])
+
+
+# ---------------------------------------------------------------------------- digest cache
+
+DIGEST_CACHE = ".opjord-sha256.json"  # in the processed folder, staged with the outputs
+DIGEST_CACHE_SCHEMA = "opjord.sha256-cache/1"
+RACY_NS = 2_000_000_000  # a file changed this close before hashing may change again unseen
+
+
+def file_stamp(path: Path) -> dict:
+    """What says a file is unchanged without reading it (as git's index): size,
+    modification time in ns and inode."""
+    st = os.stat(path)
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+
+
+def load_digest_cache(folder: Path) -> dict[str, dict]:
+    """The cached digests in `folder` by source path (empty when there is no cache, or the
+    file is not opjord's cache: wrong schema, damaged)."""
+    import json
+
+    try:
+        data = json.loads((Path(folder) / DIGEST_CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(data, dict) or data.get("schema") != DIGEST_CACHE_SCHEMA or \
+            not isinstance(data.get("sources"), dict):
+        return {}
+    return data["sources"]
+
+
+def cached_digest(entry: dict | None, paths: list[Path]) -> tuple[str, dict[Path, str]] | None:
+    """The digests of `paths` from a cache entry (`digest_entry`) when every file is the one
+    hashed then (same paths, sizes, modification times and inodes), else None."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("files"), list):
+        return None
+    files = entry["files"]
+    if len(files) != len(paths):
+        return None
+    try:
+        for f, path in zip(files, paths, strict=True):
+            if f.get("path") != str(path) or any(f.get(k) != v for k, v in
+                                                 file_stamp(path).items()):
+                return None
+        return str(entry["sha256"]), {p: str(f["sha256"]) for p, f in zip(paths, files,
+                                                                          strict=True)}
+    except (OSError, KeyError, AttributeError, TypeError):
+        return None
+
+
+def digest_entry(paths: list[Path], stamps: list[dict], whole: str, parts: dict[Path, str],
+                 hashed_at_ns: int) -> dict | None:
+    """A cache entry for files hashed at `hashed_at_ns` (time.time_ns) with their stamps
+    taken before hashing; None when a file changed during the hash or was modified within
+    RACY_NS before it (its stamp might not show a later change)."""
+    try:
+        if [file_stamp(p) for p in paths] != stamps:
+            return None
+    except OSError:
+        return None
+    if any(s["mtime_ns"] > hashed_at_ns - RACY_NS for s in stamps):
+        return None
+    return {"sha256": whole, "files": [{"path": str(p), **s, "sha256": parts[p]}
+                                       for p, s in zip(paths, stamps, strict=True)]}
+
+
+def write_digest_cache(folder: Path, entries: dict[str, dict]) -> str:
+    """Write the cache of `entries` (by source path; may be none) into `folder` (a
+    publication's staging folder, so it is committed and listed with the outputs); return
+    its name."""
+    import json
+
+    data = {"schema": DIGEST_CACHE_SCHEMA, "sources": dict(sorted(entries.items()))}
+    (Path(folder) / DIGEST_CACHE).write_text(json.dumps(data, indent=1) + "\n",
+                                             encoding="utf-8", newline="\n")
+    return DIGEST_CACHE

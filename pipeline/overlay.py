@@ -174,6 +174,24 @@ def area_of_coverage(farmland: gpd.GeoDataFrame, class_column: str, classes: tup
     return area_within(pieces, tree, shapely.from_wkb(shapely.to_wkb(region)))
 
 
+def area_of_pieces(geoms: np.ndarray, wanted: np.ndarray, region: BaseGeometry | None,
+                   tiles: np.ndarray | None = None) -> float:
+    """m² of the coverage pieces of the features `wanted` (sorted positions in `geoms`,
+    which is in priority order and holds every feature that may overlap them), inside
+    `region` when given (`tiles`: `tiles_of(region)`, to reuse).
+
+    One partition of a layer streamed from its file: summed over partitions that each own
+    their features once, it is `area_of_coverage` of the whole layer.
+    """
+    if len(wanted) == 0:
+        return 0.0
+    pieces, kept = _resolve(geoms, shapely.STRtree(geoms), wanted)
+    if region is None:
+        return float(shapely.area(pieces[kept]).sum())
+    pieces[~kept] = shapely.Polygon()
+    return area_within(pieces, shapely.STRtree(geoms[wanted]), region, tiles)
+
+
 def clip(coverage: Coverage, regions: np.ndarray) -> Clipped:
     """Clip the coverage to each region (regions may overlap each other).
 
@@ -300,7 +318,8 @@ def faces(regions: np.ndarray, boundary: BaseGeometry | None = None) -> Faces:
                  area_m2=shapely.area(polys))
 
 
-def area_within(pieces: np.ndarray, tree: shapely.STRtree, region: BaseGeometry) -> float:
+def area_within(pieces: np.ndarray, tree: shapely.STRtree, region: BaseGeometry,
+                tiles: np.ndarray | None = None) -> float:
     """m² of interior-disjoint pieces inside one large region (e.g. the municipality).
 
     `tree` indexes the pieces (or, position by position, anything that contains each).
@@ -336,7 +355,7 @@ def area_within(pieces: np.ndarray, tree: shapely.STRtree, region: BaseGeometry)
         inside_m2 += shapely.area(pieces[close[hit]]).sum()
     # Intersect with small tiles of the region, not the whole of it: each intersection
     # then costs the vertices near the piece, not all of a detailed coastline's.
-    tiles = tiles_of(region)
+    tiles = tiles_of(region) if tiles is None else tiles
     k, t = shapely.STRtree(tiles).query(pieces[exact], predicate="intersects")
     clipped = polygonal(elementwise(shapely.intersection, pieces[exact][k], tiles[t]))
     return float(inside_m2 + shapely.area(clipped).sum())

@@ -32,7 +32,7 @@ from pipeline import ANALYSIS_CRS, fmt
 from pipeline.clean import FID, outside_sweden, outside_sweden_message
 from pipeline.config import AgriculturalSource, VectorSource
 from pipeline.errors import InputError, Problems
-from pipeline.files import sha256_files, sha256_parts
+from pipeline.files import cached_digest, digest_entry, file_stamp, sha256_files, sha256_parts
 from pipeline.values import distinct
 
 log = logging.getLogger(__name__)
@@ -58,27 +58,43 @@ _DAMAGE_WARNING = re.compile(r"malformed|corrupt|IO error|read error|fread|trunc
 
 
 class BackgroundDigest:
-    """sha256 of a file, computed in a background thread while the analysis runs.
+    """sha256 of a source's files, computed in a background thread while the analysis runs.
 
     hashlib releases the GIL on large updates, so hashing a national-size layer
-    overlaps with reading and overlaying instead of adding to them.
+    overlaps with reading and overlaying instead of adding to them. With `cache` (the
+    processed folder's `files.load_digest_cache`) a source whose files all have the size,
+    modification time and inode they had when hashed is not read at all; `entry` is what
+    to cache for the next run (None when the files changed too recently to trust).
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, cache: dict[str, dict] | None = None):
         self._value: tuple[str, dict[Path, str]] | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self.entry: dict | None = None
+        self.cached = False
+        files = input_files(path)
+        if cache is not None:
+            self._value = cached_digest(cache.get(str(path)), files)
+        if self._value is not None:
+            self.cached = True
+            self.entry = cache[str(path)]  # type: ignore[index]
+            self._thread = None
+            return
+        self._thread = threading.Thread(target=self._run, args=(files,), daemon=True)
         self._thread.start()
 
-    def _run(self, path: Path) -> None:
+    def _run(self, files: list[Path]) -> None:
         try:
-            self._value = sha256_parts(input_files(path))
+            stamps, at = [file_stamp(f) for f in files], time.time_ns()
+            self._value = sha256_parts(files)
+            self.entry = digest_entry(files, stamps, *self._value, at)
         except BaseException as exc:  # noqa: BLE001 - re-raised in result()
             self._error = exc
 
     def result(self) -> tuple[str, dict[Path, str]]:
         """(the digest of all the source's files, each file's own digest)."""
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         if self._error is not None:
             raise self._error
         assert self._value is not None
@@ -266,12 +282,13 @@ def _choose_layer(source: VectorSource, problems: Problems) -> str | None:
     return None
 
 
-def inspect_source(source: VectorSource, required_columns: list[str] | None = None
-                   ) -> SourceInfo:
+def inspect_source(source: VectorSource, required_columns: list[str] | None = None, *,
+                   digests: dict[str, dict] | None = None) -> SourceInfo:
     """Check a vector source's layer, CRS and columns; raise InputError listing every problem.
 
     A file shorter than its own header says (a cut-off GeoPackage or Shapefile part) is
-    reported as damaged before GDAL reads it.
+    reported as damaged before GDAL reads it. `digests` (`files.load_digest_cache`) spares
+    hashing files unchanged since they were hashed.
     """
     cut = _cut_short(source.path) if source.path.is_file() else None
     if cut is not None:
@@ -317,7 +334,7 @@ def inspect_source(source: VectorSource, required_columns: list[str] | None = No
     return SourceInfo(source=source, layer=layer, driver=str(info["driver"]),
                       features=int(info["features"]), source_crs=source_crs, crs=crs,
                       geometry_type=str(info["geometry_type"]), fields=fields,
-                      digest=BackgroundDigest(source.path),
+                      digest=BackgroundDigest(source.path, digests),
                       bounds=(tuple(float(v) for v in bounds) if bounds is not None
                               and np.all(np.isfinite(bounds)) else None))
 
@@ -413,3 +430,104 @@ def read_source(info: SourceInfo, *, columns: list[str] | None = None,
              fmt.number(time.perf_counter() - start, 1))
     return gdf
 
+
+
+# ---------------------------------------------------------------------------- partitions
+
+STREAM_MIN_FEATURES = 250_000  # a whole-layer figure over more features is streamed
+PART_FEATURES = 100_000  # features owned by one partition at most (~50–100 000)
+
+
+def reads_whole_layer(info: SourceInfo, mask: BaseGeometry | None) -> bool:
+    """True when `read_source(info, mask=mask)` reads the whole layer in one pass."""
+    return mask is None or mask.is_empty or _reader_bbox(mask, info) is None
+
+
+def index_boxes(info: SourceInfo) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fid and bounding box (xmin, ymin, xmax, ymax, source CRS) of every feature with
+    a geometry, from a GeoPackage's R-tree (boxes rounded outwards to float32 by SQLite);
+    None when the source is no GeoPackage with a spatial index in EPSG:3006 (then it is
+    read in one pass)."""
+    import sqlite3
+
+    if info.driver != "GPKG" or CRS.from_user_input(info.crs) != CRS.from_user_input(
+            ANALYSIS_CRS) or not info.source.path.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"{info.source.path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        row = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                          (info.layer,)).fetchone()
+        if row is None or con.execute(
+                "SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND column_name = ? AND "
+                "extension_name = 'gpkg_rtree_index'", (info.layer, row[0])).fetchone() is None:
+            return None
+        name = f"rtree_{info.layer}_{row[0]}".replace('"', '""')
+        n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        if n > info.features:  # an index out of date
+            return None
+        fids, boxes = np.empty(n, dtype=np.int64), np.empty((n, 4))
+        cursor = con.execute(f'SELECT id, minx, miny, maxx, maxy FROM "{name}"')
+        at = 0
+        while rows := cursor.fetchmany(100_000):
+            block = np.array(rows, dtype=np.float64)
+            fids[at:at + len(rows)] = block[:, 0].astype(np.int64)
+            boxes[at:at + len(rows)] = block[:, 1:]
+            at += len(rows)
+        return fids[:at], boxes[:at]
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+
+
+def partitions(boxes: np.ndarray, max_features: int = PART_FEATURES) -> list[np.ndarray]:
+    """Rows of `boxes` grouped by the centre of their box into cells of at most
+    `max_features` rows: halved at the median across the longer side until small enough
+    (a k-d tree), so the cells hold between about half and all of `max_features`."""
+    centre = np.column_stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2])
+    out, stack = [], [np.arange(len(boxes))]
+    while stack:
+        rows = stack.pop()
+        if len(rows) <= max_features:
+            if len(rows):
+                out.append(rows)
+            continue
+        xy = centre[rows]
+        axis = int(np.argmax(xy.max(axis=0) - xy.min(axis=0)))
+        order = np.argsort(xy[:, axis], kind="stable")
+        half = len(rows) // 2
+        stack += [rows[order[:half]], rows[order[half:]]]
+    return out
+
+
+def read_box(info: SourceInfo, box: tuple[float, float, float, float],
+             columns: list[str] | None) -> gpd.GeoDataFrame:
+    """The features meeting `box` (in the source's CRS, EPSG:3006) with their fid in the
+    column "_fid"."""
+    gdf = _read_features(info, bbox=box, columns=columns, fid_as_index=True)
+    gdf = gdf.set_crs(ANALYSIS_CRS, allow_override=True)
+    gdf["_fid"] = gdf.index.to_numpy(dtype=np.int64)
+    return gdf.reset_index(drop=True)
+
+
+def read_fids(info: SourceInfo, fids: np.ndarray, columns: list[str]) -> gpd.GeoDataFrame:
+    """The features with these fids (few: those the spatial index does not hold)."""
+    with _gdal_warnings(info.source):
+        try:
+            df = pyogrio.read_dataframe(info.source.path, layer=info.layer, fids=fids,
+                                        columns=columns, fid_as_index=True)
+        except _READ_ERRORS as exc:
+            raise damaged_source(info.source, f"skiktet {info.layer!r} går inte att läsa "
+                                 f"({exc})") from None
+    gdf = gpd.GeoDataFrame(df).set_crs(ANALYSIS_CRS, allow_override=True)
+    gdf["_fid"] = gdf.index.to_numpy(dtype=np.int64)
+    return gdf.reset_index(drop=True)
+
+
+def all_fids(info: SourceInfo) -> np.ndarray:
+    """Every fid of the layer (no geometries, no attributes)."""
+    df = _read_features(info, columns=[], read_geometry=False, fid_as_index=True)
+    return df.index.to_numpy(dtype=np.int64)

@@ -157,3 +157,74 @@ def test_outputs_json_still_reports_a_file_held_open(tmp_path, monkeypatch):
     monkeypatch.undo()
     outputs._write_json_atomic(path, {"a": "Å"})
     assert path.read_bytes() == '{\n  "a": "Å"\n}\n'.encode()
+
+
+# ---------------------------------------------------------------------------- digest cache
+
+
+def _aged(path, seconds=10):
+    """Set the file's modification time `seconds` into the past (older than RACY_NS)."""
+    import time
+
+    t = time.time_ns() - seconds * 1_000_000_000
+    os.utime(path, ns=(t, t))
+
+
+def test_digest_cache_gives_the_real_sha256_until_a_file_changes(tmp_path):
+    import hashlib
+    import time
+
+    from pipeline.files import (
+        cached_digest,
+        digest_entry,
+        file_stamp,
+        load_digest_cache,
+        sha256_parts,
+        write_digest_cache,
+    )
+
+    f = tmp_path / "blocks.gpkg"
+    f.write_bytes(b"abc" * 1000)
+    _aged(f)
+    stamps, at = [file_stamp(f)], time.time_ns()
+    entry = digest_entry([f], stamps, *sha256_parts([f]), at)
+    real = hashlib.sha256(b"abc" * 1000).hexdigest()
+    assert entry["sha256"] == real
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    write_digest_cache(stage, {str(f): entry})
+    cache = load_digest_cache(stage)
+    assert cached_digest(cache[str(f)], [f]) == (real, {f: real})
+    # Same size, new content and modification time: hashed again.
+    f.write_bytes(b"abd" * 1000)
+    assert cached_digest(cache[str(f)], [f]) is None
+    # Another file with the same bytes and modification time put in its place: a new inode.
+    f.write_bytes(b"abc" * 1000)
+    os.utime(f, ns=(entry["files"][0]["mtime_ns"],) * 2)
+    assert cached_digest(cache[str(f)], [f]) == (real, {f: real})  # same inode: trusted
+    g = tmp_path / "copy.gpkg"
+    g.write_bytes(b"abc" * 1000)
+    os.utime(g, ns=(entry["files"][0]["mtime_ns"],) * 2)
+    os.replace(g, f)
+    assert cached_digest(cache[str(f)], [f]) is None
+
+
+def test_digest_cache_skips_files_modified_just_before_hashing(tmp_path):
+    import time
+
+    from pipeline.files import digest_entry, file_stamp, sha256_parts
+
+    f = tmp_path / "a.gpkg"
+    f.write_bytes(b"x")
+    stamps = [file_stamp(f)]
+    assert digest_entry([f], stamps, *sha256_parts([f]), time.time_ns()) is None
+
+
+def test_digest_cache_ignores_a_file_that_is_not_opjords(tmp_path):
+    from pipeline.files import DIGEST_CACHE, load_digest_cache
+
+    (tmp_path / DIGEST_CACHE).write_text('{"sources": {"x": 1}}', encoding="utf-8")
+    assert load_digest_cache(tmp_path) == {}
+    (tmp_path / DIGEST_CACHE).write_text("not json", encoding="utf-8")
+    assert load_digest_cache(tmp_path) == {}
+    assert load_digest_cache(tmp_path / "missing") == {}
