@@ -384,7 +384,11 @@ def _priority(frame: pd.DataFrame, column: str, classes: tuple[str, ...], fids: 
 
 
 def _add_reports(a: CleanReport, b: CleanReport) -> CleanReport:
-    return CleanReport(**{k: getattr(a, k) + getattr(b, k) for k in a.as_dict()})
+    """Two partitions' cleaning together: counts added, the named features listed one after
+    the other."""
+    return CleanReport(**{k: getattr(a, k) + getattr(b, k) for k in a.as_dict()},
+                       repaired_names=a.repaired_names + b.repaired_names,
+                       dropped_names=a.dropped_names + b.dropped_names)
 
 
 def _merge_variants(found: list) -> list:
@@ -413,10 +417,15 @@ def _measure_part(gdf: gpd.GeoDataFrame, owned_fids: np.ndarray, source: Agricul
     if mask is not None:  # as `read_source`: only the features meeting the mask count
         geoms = gdf.geometry.array.to_numpy()
         own &= ~shapely.is_missing(geoms) & shapely.intersects(mask, geoms)
-    mine, mine_report = clean_polygons(gdf.loc[own], source, layer=info.layer)
+    owned = gdf.loc[own]
+    # FID too, so the report names the features repaired or dropped (the column is not kept)
+    mine, mine_report = clean_polygons(owned.assign(**{FID: owned["_fid"].to_numpy()}), source,
+                                       layer=info.layer)
     others, _ = clean_polygons(gdf.loc[~own], source, layer=info.layer)
     for k, v in mine_report.as_dict().items():
         setattr(report, k, getattr(report, k) + v)
+    report.repaired_names += mine_report.repaired_names
+    report.dropped_names += mine_report.dropped_names
     values.update(mine[column].dropna().unique())
     found += variants(mine[column], source.classes, mine.geometry.array.to_numpy())
     both = pd.concat([mine, others], ignore_index=True)
