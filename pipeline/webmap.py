@@ -60,6 +60,7 @@ from pipeline.results import (
     status_label,
 )
 from pipeline.values import ranks
+from pipeline.webdata import CompactLayer, compact_layer, data_files, tile_path
 
 log = logging.getLogger(__name__)
 
@@ -183,10 +184,12 @@ BOUNDARY_STYLE = LayerStyle(key="kommungrans", name="Kommungräns",
 
 def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
                           ) -> gpd.GeoDataFrame | None:
-    """All counted farmland within `context_buffer_m` of the areas, clipped, or None.
+    """All counted farmland within `context_buffer_m` of the areas (whole features), or None.
 
     Display only: read from the configured agricultural layer when its sha256 still
     equals the one the analysis recorded; otherwise the layer is left out (logged).
+    Features are kept whole (a field is not cut at the distance): a spatial index of the
+    areas finds the features within the distance, so no buffer of their union is built.
     """
     from pipeline.clean import clean_polygons
     from pipeline.read import inspect_source, read_source
@@ -205,17 +208,20 @@ def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
         log.warning("Jordbruksmarken runt områdena visas inte på kartan: %s har ändrats sedan "
                     "(en annan sha256); kör `opjord analyse` igen.", source.path)
         return None
-    zone = shapely.buffer(shapely.union_all(areas.geometry.array.to_numpy()), buffer_m,
-                          quad_segs=4)
-    gdf = read_source(info, columns=[source.class_column], mask=zone)
+    area_geoms = areas.geometry.array.to_numpy()
+    grow = np.array([-buffer_m, -buffer_m, buffer_m, buffer_m])
+    boxes = shapely.box(*(shapely.bounds(area_geoms) + grow).T)
+    gdf = read_source(info, columns=[source.class_column], mask=shapely.union_all(boxes))
     gdf, _ = clean_polygons(gdf, source, layer=info.layer)  # the analysis' own repairs
     rank = ranks(gdf[source.class_column], source.classes)  # as the analysis counts them
-    gdf = gdf[rank >= 0]
-    geoms = shapely.intersection(gdf.geometry.array.to_numpy(), zone)
-    out = gpd.GeoDataFrame({"class": np.asarray(source.classes, dtype=object)[rank[rank >= 0]]},
-                           geometry=geoms, crs=ANALYSIS_CRS)
-    geoms = out.geometry.array.to_numpy()
-    return out[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
+    geoms = gdf.geometry.array.to_numpy()
+    # The tree holds the features and the areas query it: the query side is prepared.
+    near = shapely.STRtree(geoms).query(area_geoms, predicate="dwithin", distance=buffer_m)[1]
+    keep = np.zeros(len(geoms), dtype=bool)
+    keep[near] = True
+    keep &= (rank >= 0) & ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    return gpd.GeoDataFrame({"class": np.asarray(source.classes, dtype=object)[rank[keep]]},
+                            geometry=geoms[keep], crs=ANALYSIS_CRS)
 
 
 # ---------------------------------------------------------------------------- geometry
@@ -244,13 +250,14 @@ def web_features(gdf: gpd.GeoDataFrame, properties: list[dict] | None, *,
     return {"type": "FeatureCollection", "features": features}
 
 
-def dissolve_by(gdf: gpd.GeoDataFrame, column: str, value: str) -> gpd.GeoDataFrame:
-    """The union of the rows where `column == value`, as single polygons."""
-    part = gdf[gdf[column] == value]
-    if part.empty:
-        return gpd.GeoDataFrame(geometry=[], crs=ANALYSIS_CRS)
-    merged = shapely.union_all(part.geometry.array.to_numpy())
-    return gpd.GeoDataFrame(geometry=shapely.get_parts(merged), crs=ANALYSIS_CRS)
+def distinct(geoms: np.ndarray) -> np.ndarray:
+    """`geoms` without repeats (the same piece in two plans), in first-seen order.
+
+    Overlapping pieces need no union: a tile's pieces of one class are one canvas path
+    filled by the non-zero rule, so an overlap is filled once.
+    """
+    _, first = np.unique(shapely.to_wkb(shapely.normalize(geoms)), return_index=True)
+    return geoms[np.sort(first)]
 
 
 # ---------------------------------------------------------------------------- text
@@ -374,6 +381,25 @@ class _Hooks(MacroElement):
         self.map, self.control, self.layers = map_, control, layers
 
 
+class _Kontext(MacroElement):
+    """A context layer drawn on the canvas by `assets/kontext.js` from its data files."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+opjordKontext.layer({{ this.map.get_name() }}, {{ this.group.get_name() }}, {{ this.spec|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, map_: folium.Map, group: folium.FeatureGroup, layer: MapLayer):
+        super().__init__()
+        self._name = "OpjordKontext"
+        self.map, self.group = map_, group
+        self.spec = {"id": layer.compact.index, "key": layer.style.key,
+                     "style": {**layer.style.leaflet(), "className": layer.style.css_class},
+                     "tooltip": [list(f) for f in layer.tooltip or []],
+                     "levels": layer.compact.spec()}
+
+
 def _basemap(config: Config) -> tuple[str, str, str] | None:
     w = config.webmap
     if w.basemap == "none":
@@ -421,10 +447,26 @@ def _add_geojson(group: folium.FeatureGroup, data: dict, style: LayerStyle, *,
 @dataclass
 class MapLayer:
     style: LayerStyle
-    data: dict  # GeoJSON
+    data: dict | None  # GeoJSON (folium); None for a context layer drawn from `compact`
     tooltip: list[tuple[str, str]] | None = None
     popup: list[tuple[str, str]] | None = None
     highlight: bool = False
+    compact: CompactLayer | None = None  # per-zoom tiles on the canvas (`pipeline.webdata`)
+
+
+def context_files(map_layers: list[MapLayer]) -> dict[str, str]:
+    """The context layers' tile files: path below maps/ -> JavaScript."""
+    return data_files([la.compact for la in map_layers if la.compact is not None])
+
+
+def _compact(style: LayerStyle, geoms: np.ndarray, tol: float, index: int, *,
+             tooltip: list[tuple[str, str]] | None = None,
+             props: dict[str, list[str]] | None = None,
+             merge: np.ndarray | None = None) -> MapLayer:
+    """A context layer as compact tiles (see `pipeline.webdata`)."""
+    return MapLayer(style, None, tooltip=tooltip,
+                    compact=compact_layer(geoms, index=index, tolerance_m=tol, props=props,
+                                          merge=merge))
 
 
 def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
@@ -442,17 +484,18 @@ def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
     if areas_geo is not None:
         context = read_context_farmland(config, summary, areas_geo)
         if context is not None and not context.empty:
-            props = [{"klass": esc(c)} for c in context["class"]]
-            out.append(MapLayer(CONTEXT_STYLE, web_features(context, props, tolerance_m=tol),
-                                tooltip=[("klass", "Jordbruksmark")]))
+            codes, names = pd.factorize(context["class"])  # one shape per class and tile
+            out.append(_compact(CONTEXT_STYLE, context.geometry.array.to_numpy(), tol, len(out),
+                                tooltip=[("klass", "Jordbruksmark")],
+                                props={"klass": list(context["class"])}, merge=codes))
 
     pieces = layers.get("agricultural_in_areas")
     for i, value in enumerate(classes):
         if pieces is None:
             break
         style = class_style(value, i)
-        out.append(MapLayer(style, web_features(dissolve_by(pieces, "class", value), None,
-                                                tolerance_m=tol)))
+        geoms = distinct(pieces[pieces["class"] == value].geometry.array.to_numpy())
+        out.append(_compact(style, geoms, tol, len(out), merge=np.zeros(len(geoms), dtype=int)))
 
     for key in plans:
         if key == base:
@@ -463,26 +506,27 @@ def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
             if gdf is None:
                 continue
             part = gdf[gdf["plan"] == key]
-            props = [{"klass": esc(c), "ha": esc(fmt.hectares(a))}
-                     for c, a in zip(part["class"], part["area_ha"], strict=True)]
-            out.append(MapLayer(style, web_features(part, props, tolerance_m=tol),
-                                tooltip=[("klass", "Jordbruksmark"), ("ha", "Areal")]))
+            props = {"klass": [str(c) for c in part["class"]],
+                     "ha": [fmt.hectares(a) for a in part["area_ha"]]}
+            out.append(_compact(style, part.geometry.array.to_numpy(), tol, len(out),
+                                tooltip=[("klass", "Jordbruksmark"), ("ha", "Areal")],
+                                props=props))
 
     if "boundary" in layers:
-        out.append(MapLayer(BOUNDARY_STYLE, web_features(layers["boundary"], None,
-                                                         tolerance_m=tol)))
+        geoms = layers["boundary"].geometry.array.to_numpy()
+        out.append(_compact(BOUNDARY_STYLE, geoms, tol, len(out),
+                            merge=np.zeros(len(geoms), dtype=int)))
 
     if areas_geo is not None:
         columns = map_columns(processed)
-        table = processed.areas.set_index(["plan", "area_id"])
+        table = processed.areas.assign(area_id=processed.areas["area_id"].astype(str)
+                                       ).set_index(["plan", "area_id"])
         for index, key in enumerate(_plan_order(summary)):
             geo = areas_geo[areas_geo["plan"] == key]
-            props = []
-            for area_id in geo["area_id"].astype(str):
-                row = table.loc[(key, area_id)]
-                row = pd.concat([pd.Series({"plan": key, "area_id": area_id}), row])
-                props.append({c.name: esc(format_cell(c, row, labels, unit=True))
-                              for c in columns})
+            ids = list(geo["area_id"].astype(str))
+            rows = table.loc[[(key, a) for a in ids]].reset_index().to_dict("records")
+            props = [{c.name: esc(format_cell(c, row, labels, unit=True)) for c in columns}
+                     for row in rows]
             fields = [(c.name, c.label.replace(" (ha)", "")) for c in columns]
             out.append(MapLayer(plan_style(key, labels[key], index),
                                 web_features(geo, props, tolerance_m=tol),
@@ -514,10 +558,14 @@ def folium_map(config: Config, map_layers: list[MapLayer]) -> folium.Map:
     groups: dict[str, folium.FeatureGroup] = {}
     for layer in map_layers:
         group = folium.FeatureGroup(name=esc(layer.style.name), show=layer.style.show)
-        _add_geojson(group, layer.data, layer.style, tooltip_fields=layer.tooltip,
-                     popup_fields=layer.popup, highlight=layer.highlight)
+        if layer.compact is None:
+            _add_geojson(group, layer.data, layer.style, tooltip_fields=layer.tooltip,
+                         popup_fields=layer.popup, highlight=layer.highlight)
         group.add_to(m)
         groups[layer.style.key] = group
+    for layer in map_layers:
+        if layer.compact is not None:
+            _Kontext(m, groups[layer.style.key], layer).add_to(m)
     control = folium.LayerControl(
         position="topright", collapsed=JsCode('window.matchMedia("(max-width: 700px)").matches'))
     control.add_to(m)
@@ -529,16 +577,22 @@ def folium_map(config: Config, map_layers: list[MapLayer]) -> folium.Map:
 
 
 def render_map(config: Config, map_layers: list[MapLayer]) -> dict[str, Markup]:
-    """The folium map as page parts: head links, the map element and its script."""
+    """The folium map as page parts: head links, the map element, its script and the
+    <script> elements of the context layers' overview files (`data`)."""
     m = folium_map(config, map_layers)
-    m.default_js = [("leaflet", "vendor/leaflet/leaflet.js")]
+    m.default_js = [("leaflet", "vendor/leaflet/leaflet.js"),
+                    ("opjord_kontext", "assets/kontext.js")]
     m.default_css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
     figure = m.get_root()
     figure.header._children.pop("meta_http", None)  # the page template declares the charset
     stable_ids(figure)
     figure.render()
+    first = sorted({tile_path(0, t.id) for la in map_layers if la.compact
+                    for t in la.compact.levels[0]})
+    data = "".join(f'<script src="{esc(src)}"></script>\n' for src in first)
     return {"head": Markup(figure.header.render()), "map": Markup(figure.html.render()),
-            "script": Markup(figure.script.render())}
+            "script": Markup(figure.script.render()),
+            "data": Markup(data + "<script>opjordKontext.ready();</script>\n")}
 
 
 class _InlineAssets(MacroElement):
@@ -641,9 +695,11 @@ def _bounds(map_layers: list[MapLayer]) -> list[list[float]] | None:
     chosen = [la for la in map_layers if la.style.key.startswith("omraden-")] or map_layers
     coords = []
     for layer in chosen:
-        for feature in layer.data["features"]:
-            geom = shapely.from_geojson(json.dumps(feature["geometry"]))
-            coords.append(shapely.bounds(geom))
+        if layer.compact is not None:
+            coords += [(t.bounds[1], t.bounds[0], t.bounds[3], t.bounds[2])
+                       for t in layer.compact.levels[0]]
+        elif layer.data["features"]:
+            coords.append(shapely.bounds(shapely.from_geojson(json.dumps(layer.data))))
     if not coords:
         return None
     b = np.array(coords)
@@ -730,7 +786,7 @@ def table_rows(processed: Processed) -> tuple[list[AreaColumn], list[list[dict]]
 
 
 def build_pages(config: Config, processed: Processed) -> dict[str, str]:
-    """Render every page: file name -> HTML."""
+    """Render every page and the context layers' data files: path below maps/ -> text."""
     env = _env()
     summary = processed.summary
     basemap = _basemap(config)
@@ -744,7 +800,7 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
               "tile_host": tile_host(config), "base_label": base_label,
               "pages": {"index": INDEX, "overview": OVERVIEW, "statement": STATEMENT}}
     legend = [la.style for la in map_layers]
-    return {
+    return context_files(map_layers) | {
         OVERVIEW: env.get_template("oversikt.html.j2").render(
             **common, parts=parts, legend=legend, paragraphs=summary_paragraphs(summary),
             columns=columns, rows=rows),
@@ -781,10 +837,12 @@ def write_maps(config: Config, processed: Processed, folder: Path) -> list[str]:
     pages = build_pages(config, processed)
     _copy_assets(folder)
     for name, text in pages.items():
+        (folder / name).parent.mkdir(exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8", newline="\n")
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    log.info("Skrev %d webbsidor med kartor (%s MB sammanlagt) på %s s", len(pages),
-             fmt.number(size / 1e6, 2), fmt.number(time.perf_counter() - start, 1))
+    log.info("Skrev 3 webbsidor med kartor och %d datafiler (%s MB sammanlagt) på %s s",
+             len(pages) - 3, fmt.number(size / 1e6, 2),
+             fmt.number(time.perf_counter() - start, 1))
     return [INDEX, OVERVIEW, STATEMENT]
 
 

@@ -119,9 +119,12 @@ def _layer_keys(page) -> list[str]:
 
 
 def _visible_paths(page, key: str) -> int:
+    """The layer's shapes drawn in the view: SVG paths (development areas) or shapes on the
+    context layers' canvas (`assets/kontext.js`)."""
     return page.evaluate(
         "k => Array.from(document.querySelectorAll('path.opjord-' + k))"
-        ".filter(p => p.getBoundingClientRect().width > 0).length", key)
+        ".filter(p => p.getBoundingClientRect().width > 0).length"
+        " + window.opjordKontext.drawn(window.opjord.layers[k])", key)
 
 
 @pytest.mark.parametrize("name", [webmap.INDEX, webmap.OVERVIEW, webmap.STATEMENT])
