@@ -2,7 +2,7 @@
 // Written by pipeline/webdata.py: each file in data/ calls opjordKontext.data(level, tile,
 // {layer: payload}) with vertices as an encoded polyline. The overview level comes with the
 // page as <script src>; finer levels are added as <script> elements when the view needs
-// them (never fetch(): it is refused for file: URLs). Tooltips are set as text, not HTML.
+// them (no fetch: browsers refuse it for file: URLs). Tooltips are set as text, not HTML.
 (function () {
   "use strict";
   var specs = {};   // layer number -> {group, map, spec, tiles: {"level/tile": [polygons]}}
@@ -151,7 +151,23 @@
       group.eachLayer(function (l) { if (l._map && l._parts && l._parts.length) { n++; } });
       return n;
     },
-    // For tests: the tiles now decoded per layer ("level/tile").
+    // For tests and benchmarks: tile files asked for and not yet arrived.
+    pending: function () {
+      return Object.keys(asked).filter(function (id) { return !(id in store); }).length;
+    },
+    // For benchmarks: decoded tiles held in memory, over all layers.
+    decoded: function () {
+      return Object.keys(specs).reduce(function (n, k) {
+        return n + Object.keys(specs[k].tiles).length;
+      }, 0);
+    },
+    // For tests: the layer number in the data files, per layer key.
+    ids: function () {
+      var out = {};
+      Object.keys(specs).forEach(function (k) { out[specs[k].spec.key] = specs[k].spec.id; });
+      return out;
+    },
+    // For tests: the tiles now shown per layer ("level/tile").
     shown: function () {
       var out = {};
       Object.keys(specs).forEach(function (k) {
