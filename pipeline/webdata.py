@@ -2,9 +2,10 @@
 
 The context layers (farmland around the areas, the agricultural pieces, the change
 layers, the boundary) can hold tens of thousands of polygons at real size. Instead of
-inline GeoJSON they are written as small JavaScript files under `maps/data/`, each one
-call `opjordKontext.data(level, tile, {layer: payload})` (`pipeline/static/kontext.js`
-decodes it and draws it on one Leaflet canvas). Script files, not `fetch()`: browsers
+inline GeoJSON they are written as small JavaScript files under `maps/data/`, one per
+level and tile holding every layer's part, each a call `opjordKontext.data(level, tile,
+{layer: payload})` (`pipeline/static/kontext.js` decodes it and draws it on one Leaflet
+canvas). Script files, not `fetch()`: browsers
 refuse `fetch()` of `file:` URLs, and a `<script src>` loads from the file system and
 from any static web server alike.
 

@@ -9,6 +9,7 @@ as a self-contained static folder:
     maps/oversikt.html           overview map (folium/Leaflet), legend, summary, table
     maps/tillganglighet.html     tillgänglighetsredogörelse (accessibility statement)
     maps/assets/                 the pages' own CSS and JS
+    maps/data/                   the context layers per zoom level and tile (`pipeline.webdata`)
     maps/vendor/leaflet/         Leaflet, shipped with the package (no CDN)
 
 The pages make no third-party request except the basemap tiles the config names
@@ -67,7 +68,7 @@ log = logging.getLogger(__name__)
 INDEX, OVERVIEW, STATEMENT = "index.html", "oversikt.html", "tillganglighet.html"
 MAP_LAYERS = ("areas", "agricultural_in_areas", "newly_designated", "released", "boundary")
 WEB_CRS = "EPSG:4326"
-COORD_DECIMALS = 6  # ≈ 0.1 m
+COORD_DECIMALS = 5  # ≈ 1 m north–south, 0.6 m east–west: below the 2 m simplification
 
 
 # Basemaps by config name: (tile URL, attribution HTML, Swedish name). Written here, not
@@ -623,8 +624,26 @@ class _InlineAssets(MacroElement):
                 ".opjord-karta { position: absolute; inset: 0; width: 100%; height: 100%; "
                 "min-height: 0; }\n")
         js = (leaflet / "leaflet.js").read_text(encoding="utf-8")
+        js += "\n" + (package / "static" / "kontext.js").read_text(encoding="utf-8")
         # Inside <script>, only "</script" (any case) could end the element early.
         self.css = Markup(re.sub(r"(?i)</style", r"<\\/style", css))
+        self.js = Markup(re.sub(r"(?i)</script", r"<\\/script", js))
+
+
+class _InlineData(MacroElement):
+    """Every context-layer tile inside the map's script (a notebook has no maps/data/)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this.js }}
+opjordKontext.ready();
+{% endmacro %}
+""")
+
+    def __init__(self, files: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "OpjordInlineData"
+        js = "".join(files[name] for name in sorted(files))
         self.js = Markup(re.sub(r"(?i)</script", r"<\\/script", js))
 
 
@@ -636,8 +655,10 @@ def overview_map(config: Config) -> folium.Map:
     shows inline with no request other than the configured basemap tiles.
     Raises InputError when the analysis outputs are missing.
     """
-    m = folium_map(config, build_layers(config, read_processed(config.output.processed)))
+    map_layers = build_layers(config, read_processed(config.output.processed))
+    m = folium_map(config, map_layers)
     m.add_child(_InlineAssets(), name="opjord_inline_assets", index=0)
+    m.add_child(_InlineData(context_files(map_layers)), name="opjord_inline_data")
     stable_ids(m.get_root())
     return m
 

@@ -381,3 +381,20 @@ def test_context_layers_open_offline_from_file_and_load_finer_tiles_as_scripts(v
     }""")
     assert tip and "Jordbruksmark" in tip and ("Åker" in tip or "Bete" in tip)
     assert v.foreign == [] and v.errors == [] and v.dialogs == []
+
+
+def test_notebook_map_draws_the_context_layers_inline(visit, mapped, tmp_path):
+    """`overview_map` (the notebook's): Leaflet, kontext.js and every tile inline."""
+    page_file = tmp_path / "notebook-map.html"
+    page_file.write_text(webmap.overview_map(mapped).get_root().render(), encoding="utf-8")
+    v = visit()
+    page = v.page
+    missing: list[str] = []
+    page.on("requestfailed", lambda r: missing.append(r.url))
+    page.goto(page_file.as_uri())
+    page.wait_for_function("document.documentElement.getAttribute('data-karta-ritad')",
+                           polling=50)
+    for key in ("omgivning", "jordbruk-0", "kommungrans", "omraden-op2017"):
+        assert _visible_paths(page, key) > 0, key
+    assert missing == []
+    assert v.errors == [] and v.foreign == []

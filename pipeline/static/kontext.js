@@ -11,6 +11,8 @@
   var renderer = null;
   var KEEP = 48;    // decoded tiles kept beyond those in view (memory stays bounded)
   var used = [];    // "layer number/level/tile", least recently shown first
+  var started = false;  // the page's own scripts have run (ready): finer tiles may load
+  var marked = false;   // the first view is drawn (the mark is set)
 
   function decode(p, style, interactive) {
     var s = p.c, i = 0, lat = 0, lng = 0, scale = Math.pow(10, -p.d);
@@ -36,8 +38,9 @@
         polys.push(rings);
         poly++;
       }
+      // smoothFactor 0: the shapes are already simplified for this zoom level.
       var layer = L.polygon(polys, L.extend({renderer: renderer, interactive: interactive,
-                                             fillRule: "nonzero"}, style));
+                                             fillRule: "nonzero", smoothFactor: 0}, style));
       layer.opjordText = {};
       for (var j = 0; j < fields.length; j++) { layer.opjordText[fields[j]] = p.t[fields[j]][f]; }
       out.push(layer);
@@ -93,7 +96,7 @@
 
   function update(entry) {
     var want = wanted(entry), ready = want.every(function (id) { return id in store; });
-    want.forEach(function (id) { if (!(id in store)) { script(id); } });
+    if (started) { want.forEach(function (id) { if (!(id in store)) { script(id); } }); }
     if (!ready) { return; }  // the shown tiles stay until the new ones are all there
     var keep = {};
     want.forEach(function (id) {
@@ -118,6 +121,19 @@
     }
   }
 
+  function pending() {
+    return Object.keys(asked).filter(function (id) { return !(id in store); }).length;
+  }
+
+  function drawnYet() {
+    if (!started || marked || pending() > 0) { return; }
+    marked = true;
+    requestAnimationFrame(function () {
+      if (window.performance && performance.mark) { performance.mark("opjord-ritad"); }
+      document.documentElement.setAttribute("data-karta-ritad", "1");
+    });
+  }
+
   window.opjordKontext = {
     // A context layer: `group` is its FeatureGroup in the layer control.
     layer: function (map, group, spec) {
@@ -128,6 +144,7 @@
       }
       var entry = {map: map, group: group, spec: spec, tiles: {}};
       specs[spec.id] = entry;
+      spec.levels[0].tiles.forEach(function (t) { asked["0/" + t[0]] = true; });  // in the page
       if (spec.tooltip.length) {
         group.bindTooltip(tooltip(spec.tooltip), {sticky: true, className: "opjord-tooltip"});
       }
@@ -137,13 +154,14 @@
     data: function (level, tile, parts) {
       store[level + "/" + tile] = parts;
       Object.keys(parts).forEach(function (k) { if (specs[k]) { update(specs[k]); } });
+      drawnYet();
     },
-    // Called after the overview files: marks the moment every layer is drawn.
+    // Called after the page's own data (the overview files): finer tiles may now load, and
+    // once none is awaited the mark `opjord-ritad` is set in the frame that draws them.
     ready: function () {
-      requestAnimationFrame(function () {
-        if (window.performance && performance.mark) { performance.mark("opjord-ritad"); }
-        document.documentElement.setAttribute("data-karta-ritad", "1");
-      });
+      started = true;
+      Object.keys(specs).forEach(function (k) { update(specs[k]); });
+      drawnYet();
     },
     // For tests: how many of the layer's shapes are on the map and in the view.
     drawn: function (group) {
@@ -152,9 +170,7 @@
       return n;
     },
     // For tests and benchmarks: tile files asked for and not yet arrived.
-    pending: function () {
-      return Object.keys(asked).filter(function (id) { return !(id in store); }).length;
-    },
+    pending: pending,
     // For benchmarks: decoded tiles held in memory, over all layers.
     decoded: function () {
       return Object.keys(specs).reduce(function (n, k) {
