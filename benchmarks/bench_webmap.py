@@ -41,7 +41,7 @@ from run_benchmarks import README, REPO, SCALES, generate, machine_info, run_chi
 
 START, END = "<!-- webmap:start -->", "<!-- webmap:end -->"
 CHROMIUM = os.environ.get("OPJORD_CHROMIUM", "/usr/bin/chromium")
-TARGETS = {  # scale: (map step s, gzipped KB before zoom, data drawn s)
+TARGETS = {  # scale: (map step s, gzipped KB before zoom, data drawn s): the speed targets
     "norrkoping": (2.0, 500, 0.5),
     "county": (10.0, 2000, 1.5),
 }
@@ -208,7 +208,7 @@ def write_readme(results: dict, info: dict, argv: list[str], repeat: int) -> str
 
         Command: `{' '.join(argv)}`
 
-        """) + table(results) + "\n\nTargets (issue 16, item 5):\n\n" + \
+        """) + table(results) + "\n\nTargets:\n\n" + \
         "\n".join(verdicts(results)) + "\n"
     text = README.read_text(encoding="utf-8")
     block = f"{START}\n{body}{END}"

@@ -156,8 +156,13 @@ def _tile_ids(geoms: np.ndarray, tile_m: float | None) -> np.ndarray:
 
 
 def _safe_json(value: object) -> str:
+    """JSON of a list or string: nothing can end a <script>, and no brace, so no Jinja
+    delimiter ("{{", "{%") appears when folium re-reads inline scripts as templates."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    for ch, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                     ("{", "\\u007b"), ("}", "\\u007d")):
+        text = text.replace(ch, code)
+    return text
 
 
 def encode_level(geoms: np.ndarray, merge: np.ndarray, props: dict[str, np.ndarray],
@@ -208,10 +213,11 @@ def encode_level(geoms: np.ndarray, merge: np.ndarray, props: dict[str, np.ndarr
         r0, r1 = poly_off[p0], poly_off[p1]
         v0, v1 = kept_off[r0], kept_off[r1]
         rows = source_row[g0:g1]
-        payload = (f'{{"d":{decimals},"c":{json.dumps(text[char_off[2 * v0]:char_off[2 * v1]])},'
+        texts = ",".join(f"{json.dumps(k)}:{_safe_json(v[rows].tolist())}"
+                         for k, v in props.items())
+        payload = (f'{{"d":{decimals},"c":{_safe_json(text[char_off[2 * v0]:char_off[2 * v1]])},'
                    f'"n":{_safe_json(n[r0:r1].tolist())},"r":{_safe_json(r[p0:p1].tolist())},'
-                   f'"p":{_safe_json(pc[g0:g1].tolist())},'
-                   f'"t":{_safe_json({k: v[rows].tolist() for k, v in props.items()})}}}')
+                   f'"p":{_safe_json(pc[g0:g1].tolist())},"t":{{{texts}}}}}')
         lo, hi = q[v0:v1].min(axis=0) / scale, q[v0:v1].max(axis=0) / scale
         tiles.append(Tile(str(name), (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])),
                           payload))

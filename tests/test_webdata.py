@@ -44,6 +44,17 @@ def test_polyline_round_trip(values):
     assert all(63 <= ord(c) <= 126 for c in text)  # printable, never "<", quotes escaped
 
 
+def test_tiles_hold_no_template_delimiters():
+    """folium re-reads an inline script as a Jinja template (the notebook's map): a "{{"
+    or "{%" from the encoded vertices or a text must never reach it."""
+    geoms = _shapes()
+    layer = compact_layer(geoms, index=0, tolerance_m=2.0,
+                          props={"t": ["{{ 7*7 }} {% raw %}"] * len(geoms)})
+    for text in data_files([layer]).values():
+        assert not re.search(r"\{[{%#]", text)
+    assert decode_tile(layer.levels[0][0].payload)[1]["t"][0] == "{{ 7*7 }} {% raw %}"
+
+
 def test_decimals_keep_the_rounding_within_half_the_tolerance():
     for tol in (0.5, 2.0, 10.0, 40.0, 500.0):
         quantum_m = 10.0 ** -decimals_for(tol) * M_PER_DEGREE
