@@ -35,6 +35,7 @@ import shapely
 from pyproj import Transformer
 
 from pipeline import ANALYSIS_CRS
+from pipeline.parallel import elementwise
 
 WEB_CRS = "EPSG:4326"
 M_PER_DEGREE = 111_320.0  # metres per degree of latitude (and of longitude at the equator)
@@ -254,8 +255,8 @@ def compact_layer(geoms: np.ndarray, *, index: int, tolerance_m: float,
     for number in reversed(range(len(LEVELS))):
         level = LEVELS[number]
         tol = max(level.tolerance_m, tolerance_m)
-        if tol > 0:
-            geoms = shapely.simplify(geoms, tol, preserve_topology=True)
+        if tol > 0:  # in chunks in threads, as the analysis' vectorised calls
+            geoms = elementwise(shapely.simplify, geoms, tolerance=tol, preserve_topology=True)
         levels[number] = encode_level(geoms, merge.astype(np.int64), props, level,
                                       decimals_for(tol), to_web)
     return CompactLayer(index, levels)
