@@ -11,6 +11,7 @@ as a self-contained static folder:
     maps/scenario.html           scenario page: tick areas, exact share (`scenario_page`)
     maps/scenario-data.js        its data: the faces of scenario.json
     maps/assets/                 the pages' own CSS and JS
+    maps/data/                   the context layers per zoom level and tile (`pipeline.webdata`)
     maps/vendor/leaflet/         Leaflet, shipped with the package (no CDN)
 
 The pages make no third-party request except the basemap tiles the config names
@@ -77,13 +78,14 @@ from pipeline.styles import (
     plan_style,
 )
 from pipeline.values import ranks
+from pipeline.webdata import CompactLayer, compact_layer, data_files, tile_path
 
 log = logging.getLogger(__name__)
 
 INDEX, OVERVIEW, STATEMENT = "index.html", "oversikt.html", "tillganglighet.html"
 MAP_LAYERS = ("areas", "agricultural_in_areas", "newly_designated", "released", "boundary")
 WEB_CRS = "EPSG:4326"
-COORD_DECIMALS = 6  # ≈ 0.1 m
+COORD_DECIMALS = 5  # ≈ 1 m north–south, 0.6 m east–west: below the 2 m simplification
 FIT_TOP_LEFT = (56, 16)  # px kept free of the development areas: the zoom buttons
 FIT_BOTTOM_RIGHT = (16, 44)  # px: the scale bar and the attribution
 
@@ -99,10 +101,12 @@ FIT_BOTTOM_RIGHT = (16, 44)  # px: the scale bar and the attribution
 
 def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
                           ) -> gpd.GeoDataFrame | None:
-    """All counted farmland within `context_buffer_m` of the areas, clipped, or None.
+    """All counted farmland within `context_buffer_m` of the areas (whole features), or None.
 
     Display only: read from the configured agricultural layer when its sha256 still
     equals the one the analysis recorded; otherwise the layer is left out (logged).
+    Features are kept whole (a field is not cut at the distance): a spatial index of the
+    areas finds the features within the distance, so no buffer of their union is built.
     """
     from pipeline.clean import clean_polygons
     from pipeline.read import inspect_source, read_source
@@ -121,17 +125,20 @@ def read_context_farmland(config: Config, summary: dict, areas: gpd.GeoDataFrame
         log.warning("Jordbruksmarken runt områdena visas inte på kartan: %s har ändrats sedan "
                     "(en annan sha256); kör `opjord analyse` igen.", source.path)
         return None
-    zone = shapely.buffer(shapely.union_all(areas.geometry.array.to_numpy()), buffer_m,
-                          quad_segs=4)
-    gdf = read_source(info, columns=[source.class_column], mask=zone)
+    area_geoms = areas.geometry.array.to_numpy()
+    grow = np.array([-buffer_m, -buffer_m, buffer_m, buffer_m])
+    boxes = shapely.box(*(shapely.bounds(area_geoms) + grow).T)
+    gdf = read_source(info, columns=[source.class_column], mask=shapely.union_all(boxes))
     gdf, _ = clean_polygons(gdf, source, layer=info.layer)  # the analysis' own repairs
     rank = ranks(gdf[source.class_column], source.classes)  # as the analysis counts them
-    gdf = gdf[rank >= 0]
-    geoms = shapely.intersection(gdf.geometry.array.to_numpy(), zone)
-    out = gpd.GeoDataFrame({"class": np.asarray(source.classes, dtype=object)[rank[rank >= 0]]},
-                           geometry=geoms, crs=ANALYSIS_CRS)
-    geoms = out.geometry.array.to_numpy()
-    return out[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
+    geoms = gdf.geometry.array.to_numpy()
+    # The tree holds the features and the areas query it: the query side is prepared.
+    near = shapely.STRtree(geoms).query(area_geoms, predicate="dwithin", distance=buffer_m)[1]
+    keep = np.zeros(len(geoms), dtype=bool)
+    keep[near] = True
+    keep &= (rank >= 0) & ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    return gpd.GeoDataFrame({"class": np.asarray(source.classes, dtype=object)[rank[keep]]},
+                            geometry=geoms[keep], crs=ANALYSIS_CRS)
 
 
 # ---------------------------------------------------------------------------- geometry
@@ -160,13 +167,14 @@ def web_features(gdf: gpd.GeoDataFrame, properties: list[dict] | None, *,
     return {"type": "FeatureCollection", "features": features}
 
 
-def dissolve_by(gdf: gpd.GeoDataFrame, column: str, value: str) -> gpd.GeoDataFrame:
-    """The union of the rows where `column == value`, as single polygons."""
-    part = gdf[gdf[column] == value]
-    if part.empty:
-        return gpd.GeoDataFrame(geometry=[], crs=ANALYSIS_CRS)
-    merged = shapely.union_all(part.geometry.array.to_numpy())
-    return gpd.GeoDataFrame(geometry=shapely.get_parts(merged), crs=ANALYSIS_CRS)
+def distinct(geoms: np.ndarray) -> np.ndarray:
+    """`geoms` without repeats (the same piece in two plans), in first-seen order.
+
+    Overlapping pieces need no union: a tile's pieces of one class are one canvas path
+    filled by the non-zero rule, so an overlap is filled once.
+    """
+    _, first = np.unique(shapely.to_wkb(shapely.normalize(geoms)), return_index=True)
+    return geoms[np.sort(first)]
 
 
 # ---------------------------------------------------------------------------- text
@@ -284,6 +292,28 @@ class _Hooks(MacroElement):
         self.map, self.layers = map_, layers
 
 
+class _Kontext(MacroElement):
+    """A context layer drawn on the canvas by `assets/kontext.js` from its data files."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+opjordKontext.layer({{ this.map.get_name() }}, {{ this.group.get_name() }}, {{ this.spec|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, map_: folium.Map, group: folium.FeatureGroup, layer: MapLayer, *,
+                 pane: str | None = None):
+        super().__init__()
+        self._name = "OpjordKontext"
+        self.map, self.group = map_, group
+        # `pane`: a plan's own layer (newly designated, released) is drawn on a canvas in
+        # the plan's pane, which the compare view clips; the others share one canvas below
+        self.spec = {"id": layer.compact.index, "key": layer.style.key,
+                     "style": {**layer.style.leaflet(), "className": layer.style.css_class},
+                     "tooltip": [list(f) for f in layer.tooltip or []],
+                     "levels": layer.compact.spec(), "pane": pane}
+
+
 def _basemap(config: Config) -> tuple[str, str, str] | None:
     """(tile URL with the API key filled in, attribution HTML, Swedish name), or None.
 
@@ -352,11 +382,12 @@ def _add_geojson(group: folium.FeatureGroup, data: dict, style: LayerStyle, *,
 @dataclass
 class MapLayer:
     style: LayerStyle
-    data: dict  # GeoJSON
+    data: dict | None  # GeoJSON (folium); None for a context layer drawn from `compact`
     tooltip: list[tuple[str, str]] | None = None
     popup: list[tuple[str, str]] | None = None
     highlight: bool = False
     index: list[dict] | None = None  # development areas: search records, in feature order
+    compact: CompactLayer | None = None  # per-zoom tiles on the canvas (`pipeline.webdata`)
 
 
 def plan_pane(key: str) -> str:
@@ -379,6 +410,23 @@ def area_link(plan: str, area_id: str) -> str:
     return "omrade=" + quote(f"{plan}:{area_id}", safe=":")
 
 
+
+
+def context_files(map_layers: list[MapLayer]) -> dict[str, str]:
+    """The context layers' tile files: path below maps/ -> JavaScript."""
+    return data_files([la.compact for la in map_layers if la.compact is not None])
+
+
+def _compact(style: LayerStyle, geoms: np.ndarray, tol: float, index: int, *,
+             tooltip: list[tuple[str, str]] | None = None,
+             props: dict[str, list[str]] | None = None,
+             merge: np.ndarray | None = None) -> MapLayer:
+    """A context layer as compact tiles (see `pipeline.webdata`)."""
+    return MapLayer(style, None, tooltip=tooltip,
+                    compact=compact_layer(geoms, index=index, tolerance_m=tol, props=props,
+                                          merge=merge))
+
+
 def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
     """Every map layer, bottom to top, with its web geometries and whitelisted properties."""
     summary = processed.summary
@@ -394,17 +442,18 @@ def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
     if areas_geo is not None:
         context = read_context_farmland(config, summary, areas_geo)
         if context is not None and not context.empty:
-            props = [{"klass": esc(c)} for c in context["class"]]
-            out.append(MapLayer(CONTEXT_STYLE, web_features(context, props, tolerance_m=tol),
-                                tooltip=[("klass", "Jordbruksmark")]))
+            codes, names = pd.factorize(context["class"])  # one shape per class and tile
+            out.append(_compact(CONTEXT_STYLE, context.geometry.array.to_numpy(), tol, len(out),
+                                tooltip=[("klass", "Jordbruksmark")],
+                                props={"klass": list(context["class"])}, merge=codes))
 
     pieces = layers.get("agricultural_in_areas")
     for i, value in enumerate(classes):
         if pieces is None:
             break
         style = class_style(value, i)
-        out.append(MapLayer(style, web_features(dissolve_by(pieces, "class", value), None,
-                                                tolerance_m=tol)))
+        geoms = distinct(pieces[pieces["class"] == value].geometry.array.to_numpy())
+        out.append(_compact(style, geoms, tol, len(out), merge=np.zeros(len(geoms), dtype=int)))
 
     for key in plans:
         if key == base:
@@ -415,26 +464,29 @@ def build_layers(config: Config, processed: Processed) -> list[MapLayer]:
             if gdf is None:
                 continue
             part = gdf[gdf["plan"] == key]
-            props = [{"klass": esc(c), "ha": esc(fmt.hectares(a))}
-                     for c, a in zip(part["class"], part["area_ha"], strict=True)]
-            out.append(MapLayer(style, web_features(part, props, tolerance_m=tol),
-                                tooltip=[("klass", "Jordbruksmark"), ("ha", "Areal")]))
+            props = {"klass": [str(c) for c in part["class"]],
+                     "ha": [fmt.hectares(a) for a in part["area_ha"]]}
+            out.append(_compact(style, part.geometry.array.to_numpy(), tol, len(out),
+                                tooltip=[("klass", "Jordbruksmark"), ("ha", "Areal")],
+                                props=props))
 
     if "boundary" in layers:
-        out.append(MapLayer(BOUNDARY_STYLE, web_features(layers["boundary"], None,
-                                                         tolerance_m=tol)))
+        geoms = layers["boundary"].geometry.array.to_numpy()
+        out.append(_compact(BOUNDARY_STYLE, geoms, tol, len(out),
+                            merge=np.zeros(len(geoms), dtype=int)))
 
     if areas_geo is not None:
         columns = map_columns(processed)
         by_name = {c.name: c for c in columns}
-        table = processed.areas.set_index(["plan", "area_id"])
+        table = processed.areas.assign(area_id=processed.areas["area_id"].astype(str)
+                                       ).set_index(["plan", "area_id"])
         number = 0
         for index, key in enumerate(_plan_order(summary)):
             geo = areas_geo[areas_geo["plan"] == key]
+            ids = list(geo["area_id"].astype(str))
+            rows = table.loc[[(key, a) for a in ids]].reset_index().to_dict("records")
             props, records = [], []
-            for area_id in geo["area_id"].astype(str):
-                row = table.loc[(key, area_id)]
-                row = pd.concat([pd.Series({"plan": key, "area_id": area_id}), row])
+            for area_id, row in zip(ids, rows, strict=True):
                 nr = str(number)
                 number += 1
                 link = f"{OVERVIEW}#{area_link(key, area_id)}"
@@ -485,11 +537,16 @@ def folium_map(config: Config, map_layers: list[MapLayer], *,
     for layer in map_layers:
         group = folium.FeatureGroup(name=esc(layer.style.name), show=layer.style.show,
                                     control=False)
-        _add_geojson(group, layer.data, layer.style, tooltip_fields=layer.tooltip,
-                     popup_fields=layer.popup, highlight=layer.highlight,
-                     pane=_pane_of(layer.style.key, plan_keys))
+        if layer.compact is None:
+            _add_geojson(group, layer.data, layer.style, tooltip_fields=layer.tooltip,
+                         popup_fields=layer.popup, highlight=layer.highlight,
+                         pane=_pane_of(layer.style.key, plan_keys))
         group.add_to(m)
         groups[layer.style.key] = group
+    for layer in map_layers:  # on a canvas in the plan's pane (clipped in the compare view)
+        if layer.compact is not None:
+            _Kontext(m, groups[layer.style.key], layer,
+                     pane=_pane_of(layer.style.key, plan_keys)).add_to(m)
     # The web page's layer panel beside the map switches the layers; only a notebook, which
     # has no panel, gets Leaflet's (collapsed) layer control.
     if layer_control:
@@ -504,13 +561,20 @@ def folium_map(config: Config, map_layers: list[MapLayer], *,
 
 
 def render_map(config: Config, map_layers: list[MapLayer]) -> dict[str, Markup]:
-    """The folium map as page parts: head links, the map element and its script."""
-    return _page_parts(folium_map(config, map_layers))
+    """The folium map as page parts: head links, the map element, its script and the
+    <script> elements of the context layers' overview files (`data`)."""
+    parts = _page_parts(folium_map(config, map_layers),
+                        [("opjord_kontext", "assets/kontext.js")])
+    first = sorted({tile_path(0, t.id) for la in map_layers if la.compact
+                    for t in la.compact.levels[0]})
+    data = "".join(f'<script src="{esc(src)}"></script>\n' for src in first)
+    return {**parts, "data": Markup(data + "<script>opjordKontext.ready();</script>\n")}
 
 
-def _page_parts(m: folium.Map) -> dict[str, Markup]:
-    """A folium map rendered for a page: vendored Leaflet linked, ids numbered."""
-    m.default_js = [("leaflet", "vendor/leaflet/leaflet.js")]
+def _page_parts(m: folium.Map, scripts: list[tuple[str, str]] = ()) -> dict[str, Markup]:
+    """A folium map rendered for a page: vendored Leaflet (and `scripts`) linked, ids
+    numbered."""
+    m.default_js = [("leaflet", "vendor/leaflet/leaflet.js"), *scripts]
     m.default_css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
     figure = m.get_root()
     figure.header._children.pop("meta_http", None)  # the page template declares the charset
@@ -548,8 +612,26 @@ class _InlineAssets(MacroElement):
                 ".opjord-karta { position: absolute; inset: 0; width: 100%; height: 100%; "
                 "min-height: 0; }\n")
         js = (leaflet / "leaflet.js").read_text(encoding="utf-8")
+        js += "\n" + (package / "static" / "kontext.js").read_text(encoding="utf-8")
         # Inside <script>, only "</script" (any case) could end the element early.
         self.css = Markup(re.sub(r"(?i)</style", r"<\\/style", css))
+        self.js = Markup(re.sub(r"(?i)</script", r"<\\/script", js))
+
+
+class _InlineData(MacroElement):
+    """Every context-layer tile inside the map's script (a notebook has no maps/data/)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this.js }}
+opjordKontext.ready();
+{% endmacro %}
+""")
+
+    def __init__(self, files: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "OpjordInlineData"
+        js = "".join(files[name] for name in sorted(files))
         self.js = Markup(re.sub(r"(?i)</script", r"<\\/script", js))
 
 
@@ -561,9 +643,10 @@ def overview_map(config: Config) -> folium.Map:
     shows inline with no request other than the configured basemap tiles.
     Raises InputError when the analysis outputs are missing.
     """
-    m = folium_map(config, build_layers(config, read_processed(config.output.processed)),
-                   layer_control=True)
+    map_layers = build_layers(config, read_processed(config.output.processed))
+    m = folium_map(config, map_layers, layer_control=True)
     m.add_child(_InlineAssets(), name="opjord_inline_assets", index=0)
+    m.add_child(_InlineData(context_files(map_layers)), name="opjord_inline_data")
     stable_ids(m.get_root())
     return m
 
@@ -621,9 +704,11 @@ def _bounds(map_layers: list[MapLayer]) -> list[list[float]] | None:
     chosen = [la for la in map_layers if la.style.key.startswith("omraden-")] or map_layers
     coords = []
     for layer in chosen:
-        for feature in layer.data["features"]:
-            geom = shapely.from_geojson(json.dumps(feature["geometry"]))
-            coords.append(shapely.bounds(geom))
+        if layer.compact is not None:
+            coords += [(t.bounds[1], t.bounds[0], t.bounds[3], t.bounds[2])
+                       for t in layer.compact.levels[0]]
+        elif layer.data["features"]:
+            coords.append(shapely.bounds(shapely.from_geojson(json.dumps(layer.data))))
     if not coords:
         return None
     b = np.array(coords)
@@ -741,7 +826,7 @@ def table_rows(processed: Processed) -> tuple[list[AreaColumn], list[dict]]:
 
 
 def build_pages(config: Config, processed: Processed) -> dict[str, str]:
-    """Render every page: file name -> HTML."""
+    """Render every page and the context layers' data files: path below maps/ -> text."""
     env = _env()
     summary = processed.summary
     basemap = _basemap(config)
@@ -767,7 +852,7 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
               "layers": [s.key for s in legend if _pane_of(s.key, [k])]}
              for i, k in enumerate(order)]
     page_data = {"plans": plans, "areas": area_index(map_layers)}
-    pages = {
+    pages = context_files(map_layers) | {
         OVERVIEW: env.get_template("oversikt.html.j2").render(
             **common, parts=parts, legend=legend, paragraphs=summary_paragraphs(summary),
             columns=columns, rows=rows, page_data=page_data, plans=plans),
@@ -812,10 +897,13 @@ def write_maps(config: Config, processed: Processed, folder: Path) -> list[str]:
     pages = build_pages(config, processed)
     _copy_assets(folder)
     for name, text in pages.items():
+        (folder / name).parent.mkdir(exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8", newline="\n")
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    log.info("Skrev %d webbsidor med kartor (%s MB sammanlagt) på %s s", len(pages),
-             fmt.number(size / 1e6, 2), fmt.number(time.perf_counter() - start, 1))
+    n_pages = sum(name.endswith(".html") for name in pages)
+    log.info("Skrev %d webbsidor med kartor och %d datafiler (%s MB sammanlagt) på %s s",
+             n_pages, len(pages) - n_pages, fmt.number(size / 1e6, 2),
+             fmt.number(time.perf_counter() - start, 1))
     return [INDEX, OVERVIEW, STATEMENT] + ([SCENARIO_PAGE] if SCENARIO_PAGE in pages else [])
 
 

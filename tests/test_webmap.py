@@ -301,7 +301,7 @@ def test_web_features_simplify_round_and_whitelist():
     assert feature["properties"] == {"namn": "&lt;b&gt;"}  # only what was given
     coords = np.array(feature["geometry"]["coordinates"][0])
     assert len(coords) < 200  # simplified in metres
-    assert np.all(np.round(coords, 6) == coords)  # rounded to 6 decimals (≈ 0.1 m)
+    assert np.all(np.round(coords, 5) == coords)  # rounded to 5 decimals (≈ 1 m)
     assert 16 < coords[:, 0].min() < 17 and 58 < coords[:, 1].min() < 59  # lon/lat order
     back = gpd.GeoSeries([shapely.Polygon(coords)], crs="EPSG:4326").to_crs("EPSG:3006")
     assert back.area.iloc[0] == pytest.approx(circle.area, rel=0.01)

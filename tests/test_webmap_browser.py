@@ -119,9 +119,12 @@ def _layer_keys(page) -> list[str]:
 
 
 def _visible_paths(page, key: str) -> int:
+    """The layer's shapes drawn in the view: SVG paths (development areas) or shapes on the
+    context layers' canvas (`assets/kontext.js`)."""
     return page.evaluate(
         "k => Array.from(document.querySelectorAll('path.opjord-' + k))"
-        ".filter(p => p.getBoundingClientRect().width > 0).length", key)
+        ".filter(p => p.getBoundingClientRect().width > 0).length"
+        " + window.opjordKontext.drawn(window.opjord.layers[k])", key)
 
 
 @pytest.mark.parametrize("name", [webmap.INDEX, webmap.OVERVIEW, webmap.STATEMENT])
@@ -683,3 +686,84 @@ def test_axe_with_the_new_controls_in_use(visit, state):
         page.locator("#sok-traffar button").first.click()
     serious = [x for x in _axe(page) if x["impact"] in ("serious", "critical")]
     assert serious == []
+
+
+def test_context_layers_open_offline_from_file_and_load_finer_tiles_as_scripts(visit, mapped,
+                                                                              tmp_path):
+    """The canvas layers: drawn from file:// with the network off, decoded as Python does,
+    finer tiles added as <script> (never fetch/XHR) when zooming in, tooltips as text."""
+    import json
+
+    from pipeline.webdata import decode_tile
+
+    config = replace(mapped, webmap=WebmapConfig(basemap="none"),
+                     output=replace(mapped.output, maps=tmp_path / "maps"))
+    webmap.build_maps(config)
+    v = visit(config)
+    kinds: list[tuple[str, str]] = []
+    v.page.on("request", lambda r: kinds.append((r.url, r.resource_type)))
+    page = v.open(webmap.OVERVIEW)
+    assert page.get_attribute("html", "data-karta-ritad") == "1"
+    assert page.evaluate("performance.getEntriesByName('opjord-ritad').length") == 1
+    ids = page.evaluate("window.opjordKontext.ids()")
+    assert {"omgivning", "jordbruk-0", "kommungrans"} <= set(ids)
+    for key in ids:
+        if page.evaluate("k => window.opjord.layers[k].getLayers().length", key):
+            assert _visible_paths(page, key) > 0, key
+    painted = page.evaluate("""() => {
+        const c = document.querySelector('.leaflet-opjordKontext-pane canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) { n++; } }
+        return n;
+    }""")
+    assert painted > 1000  # the canvas really has the shapes on it
+    # The page's decoder gives the vertices Python's gives (the boundary, as now shown).
+    (shown_tile,) = page.evaluate("window.opjordKontext.shown()")["kommungrans"]
+    level, tile = shown_tile.split("/")
+    text = (config.output.maps / "data" / f"n{level}-{tile}.js").read_text(encoding="utf-8")
+    parts = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    shapes, _ = decode_tile(json.dumps(parts[str(ids["kommungrans"])]))
+    expected = [c for poly in shapes[0].geoms for x, y in poly.exterior.coords[:-1]
+                for c in (y, x)]
+    got = page.evaluate("""() => window.opjord.layers['kommungrans'].getLayers()[0]
+        .getLatLngs().flat(2).flatMap(p => [p.lat, p.lng])""")
+    assert got == pytest.approx(expected, abs=1e-9)
+    # Zoom in on the farmland: the finest level's tiles arrive as scripts.
+    lat, lon = next(iter(_area_points(config).values()))
+    page.evaluate("([lat, lon]) => window.opjord.map.setView([lat, lon], 15, {animate: false})",
+                  [lat, lon])
+    page.wait_for_function("window.opjordKontext.pending() === 0", polling=50)
+    shown = page.evaluate("window.opjordKontext.shown()")
+    assert shown["omgivning"] and all(t.startswith("2/") for t in shown["omgivning"])
+    assert _visible_paths(page, "omgivning") > 0
+    data = [(u, k) for u, k in kinds if "/data/" in u]
+    assert any("/data/n2-" in u for u, _ in data)
+    assert all(u.startswith("file:") and k == "script" for u, k in data), data
+    assert not [k for _, k in kinds if k in ("fetch", "xhr")]
+    # A canvas shape's tooltip, as text.
+    tip = page.evaluate("""() => {
+        const l = window.opjord.layers['omgivning'].getLayers()[0];
+        l.fire('mouseover', {latlng: l.getBounds().getCenter()}, true);
+        const t = document.querySelector('.leaflet-tooltip');
+        return t ? t.textContent : null;
+    }""")
+    assert tip and "Jordbruksmark" in tip and ("Åker" in tip or "Bete" in tip)
+    assert v.foreign == [] and v.errors == [] and v.dialogs == []
+
+
+def test_notebook_map_draws_the_context_layers_inline(visit, mapped, tmp_path):
+    """`overview_map` (the notebook's): Leaflet, kontext.js and every tile inline."""
+    page_file = tmp_path / "notebook-map.html"
+    page_file.write_text(webmap.overview_map(mapped).get_root().render(), encoding="utf-8")
+    v = visit()
+    page = v.page
+    missing: list[str] = []
+    page.on("requestfailed", lambda r: missing.append(r.url))
+    page.goto(page_file.as_uri())
+    page.wait_for_function("document.documentElement.getAttribute('data-karta-ritad')",
+                           polling=50)
+    for key in ("omgivning", "jordbruk-0", "kommungrans", "omraden-op2017"):
+        assert _visible_paths(page, key) > 0, key
+    assert missing == []
+    assert v.errors == [] and v.foreign == []
