@@ -306,8 +306,9 @@ opjordKontext.layer({{ this.map.get_name() }}, {{ this.group.get_name() }}, {{ t
         super().__init__()
         self._name = "OpjordKontext"
         self.map, self.group = map_, group
-        # `pane`: a plan's own layer (newly designated, released) is drawn on a canvas in
-        # the plan's pane, which the compare view clips; the others share one canvas below
+        # `pane`: a plan's own layer (newly designated, released) is drawn on a canvas of
+        # its own pane below the areas, which the compare view clips with the plan's pane
+        # (`assets/karta.js`); the others share one canvas
         self.spec = {"id": layer.compact.index, "key": layer.style.key,
                      "style": {**layer.style.leaflet(), "className": layer.style.css_class},
                      "tooltip": [list(f) for f in layer.tooltip or []],
@@ -543,10 +544,11 @@ def folium_map(config: Config, map_layers: list[MapLayer], *,
                          pane=_pane_of(layer.style.key, plan_keys))
         group.add_to(m)
         groups[layer.style.key] = group
-    for layer in map_layers:  # on a canvas in the plan's pane (clipped in the compare view)
+    for layer in map_layers:  # on canvases below the areas (`_Kontext`)
         if layer.compact is not None:
+            pane = _pane_of(layer.style.key, plan_keys)
             _Kontext(m, groups[layer.style.key], layer,
-                     pane=_pane_of(layer.style.key, plan_keys)).add_to(m)
+                     pane=f"{pane}-kontext" if pane else None).add_to(m)
     # The web page's layer panel beside the map switches the layers; only a notebook, which
     # has no panel, gets Leaflet's (collapsed) layer control.
     if layer_control:

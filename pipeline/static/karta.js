@@ -253,8 +253,10 @@
     var text = $("jamfor-status");
     section.hidden = false;
     function label(key) { return planOf(key).label; }
+    var KONTEXT = "-kontext";  // a plan's canvas pane: `<plan pane>-kontext` (webmap._Kontext)
     function inPane(layer, pane) {  // is any part of `layer` drawn in `pane` (and so clipped)?
-      if (layer.options && layer.options.pane === pane && !layer.eachLayer) { return true; }
+      if (layer.options && (layer.options.pane === pane || layer.options.pane === pane + KONTEXT)
+          && !layer.eachLayer) { return true; }
       var found = false;
       if (layer.eachLayer) { layer.eachLayer(function (l) { found = found || inPane(l, pane); }); }
       return found;
@@ -270,15 +272,18 @@
       var se = map.containerPointToLayerPoint(size);
       var x = nw.x + size.x * state.pos / 100;
       plans.forEach(function (p) {
-        var pane = map.getPane(p.pane);
-        if (!pane) { return; }
         var value = "";
         if (state.on) {
           if (p.key === state.left) { value = "rect(" + [nw.y, x, se.y, nw.x].join("px,") + "px)"; }
           else if (p.key === state.right) { value = "rect(" + [nw.y, se.x, se.y, x].join("px,") + "px)"; }
           else { value = "rect(0px,0px,0px,0px)"; }
         }
-        pane.style.clip = value;
+        // the plan's areas, and the canvas below them with the farmland it designates or
+        // releases (`assets/kontext.js`)
+        [p.pane, p.pane + KONTEXT].forEach(function (name) {
+          var pane = map.getPane(name);
+          if (pane) { pane.style.clip = value; }
+        });
       });
       line.hidden = !state.on;
       line.style.left = (map.getContainer().offsetLeft + size.x * state.pos / 100 - 1.5) + "px";

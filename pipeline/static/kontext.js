@@ -39,7 +39,8 @@
         poly++;
       }
       // smoothFactor 0: the shapes are already simplified for this zoom level.
-      var layer = L.polygon(polys, L.extend({renderer: renderer, interactive: interactive,
+      var layer = L.polygon(polys, L.extend({renderer: renderer, pane: renderer.options.pane,
+                                             interactive: interactive,
                                              fillRule: "nonzero", smoothFactor: 0}, style));
       layer.opjordText = {};
       for (var j = 0; j < fields.length; j++) { layer.opjordText[fields[j]] = p.t[fields[j]][f]; }
