@@ -425,7 +425,7 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
                  "versioner.")
     # Text from the data is written as text: never a formula, link or number in Excel.
     options = {"strings_to_formulas": False, "strings_to_urls": False,
-               "strings_to_numbers": False}
+               "strings_to_numbers": False, "in_memory": True}  # no temp files
     with xlsxwriter.Workbook(path, options) as book:
         formats = {"pct": book.add_format({"num_format": "0.0%"}),
                    "ha": book.add_format({"num_format": "#,##0.00"}),
