@@ -387,8 +387,11 @@ def entry() -> None:  # pragma: no cover - the console script; tests call main()
     """The `opjord` console script: `main()`, then end the process without tearing the
     interpreter down (freeing every geometry and module one by one costs 0.2–0.4 s at
     Norrköping size, see benchmarks/README.md). Every output is written, fsynced and
-    closed by then and no worker thread is left; stdout, stderr and logging are flushed."""
+    closed by then and no worker thread is left; stdout, stderr and logging are flushed.
+    Under a profiler, tracer or coverage the process exits normally, so they save their data."""
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
