@@ -393,8 +393,11 @@ def entry() -> None:  # pragma: no cover - the console script; tests call main()
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)
     logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe (`opjord … | head`): nothing left to show
+        pass
     os._exit(code)
 
 
