@@ -234,21 +234,22 @@ def _sqlite_without_sync() -> Iterator[None]:
         pyogrio.set_gdal_config_options({key: before})
 
 
-def write_gpkg(analysis: Analysis, path: Path, run: str) -> dict[str, int]:
+def write_gpkg(analysis: Analysis, path: Path, run: str) -> tuple[dict[str, int], dict]:
     """analysis.gpkg: areas, footprints, pieces inside areas, change layers, boundary, and
     their QGIS styles and Swedish aliases (`pipeline.qgis.write_styles`).
 
-    Returns the feature count per data layer written (the styles table is not counted).
+    Returns the feature count per data layer written (the styles table is not counted) and
+    the layers' QGIS specs (`qgis_specs`, for opjord.qgs).
     """
     from pipeline import qgis
 
     with _sqlite_without_sync():
-        _write_gpkg_layers(analysis, path, run)
+        aliases = _write_gpkg_layers(analysis, path, run)
         counts = _written_counts(path)
-        specs = qgis_specs(analysis)
+        specs = qgis_specs(analysis, aliases)
         geometry = pyogrio.read_info(path, layer="areas")["geometry_name"]
         qgis.write_styles(path, [specs[name] for name in specs if name in counts], geometry)
-    return counts
+    return counts, specs
 
 
 def _written_counts(path: Path) -> dict[str, int]:
@@ -268,13 +269,14 @@ def _written_counts(path: Path) -> dict[str, int]:
     return counts
 
 
-def qgis_specs(analysis: Analysis) -> dict:
-    """Each GeoPackage layer's QGIS look and aliases (`pipeline.qgis.layer_specs`)."""
+def qgis_specs(analysis: Analysis, aliases: dict[str, dict[str, str]] | None = None) -> dict:
+    """Each GeoPackage layer's QGIS look and aliases (`pipeline.qgis.layer_specs`);
+    `aliases` as `gpkg_aliases` gives them, if already known."""
     from pipeline import qgis
 
     config = analysis.config
     return qgis.layer_specs({p.key: p.label for p in config.plans}, config.baseline.key,
-                            analysis.classes, gpkg_aliases(analysis))
+                            analysis.classes, aliases or gpkg_aliases(analysis))
 
 
 def _frames(analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
@@ -293,8 +295,13 @@ def _frames(analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
 
 def gpkg_aliases(analysis: Analysis) -> dict[str, dict[str, str]]:
     """The Swedish alias of every GeoPackage field that has one, per layer."""
-    aliases = {"areas": gpkg_areas(analysis)[1]}
-    for name, gdf in _frames(analysis).items():
+    return _aliases(gpkg_areas(analysis)[1], _frames(analysis))
+
+
+def _aliases(areas: dict[str, str], frames: dict[str, gpd.GeoDataFrame]
+             ) -> dict[str, dict[str, str]]:
+    aliases = {"areas": areas}
+    for name, gdf in frames.items():
         aliases[name] = {c: GPKG_FIELD_LABELS[c] for c in gdf.columns if c in GPKG_FIELD_LABELS}
     return aliases
 
@@ -304,16 +311,21 @@ def _layer_counts(path: Path) -> dict[str, tuple[str, int]]:
             for name, geom in pyogrio.list_layers(path) if name != GPKG_STYLES}
 
 
-def _write_gpkg_layers(analysis: Analysis, path: Path, run: str) -> None:
+def _write_gpkg_layers(analysis: Analysis, path: Path, run: str) -> dict[str, dict[str, str]]:
+    """Write the data layers; return their aliases (`gpkg_aliases`, from the same frames)."""
     crs = gpkg_crs(analysis)
-    _write_layer(gpkg_areas(analysis)[0], path, "areas", crs=crs, metadata={GPKG_RUN_ID: run})
-    for name, gdf in _frames(analysis).items():
+    areas, area_aliases = gpkg_areas(analysis)
+    _write_layer(areas, path, "areas", crs=crs, metadata={GPKG_RUN_ID: run})
+    frames = _frames(analysis)
+    for name, gdf in frames.items():
         _write_layer(gdf, path, name, crs=crs)
+    return _aliases(area_aliases, frames)
 
 
-def write_qgis_project(analysis: Analysis, folder: Path, layers: dict[str, int]) -> None:
+def write_qgis_project(analysis: Analysis, folder: Path, layers: dict[str, int],
+                       specs: dict | None = None) -> None:
     """opjord.qgs beside analysis.gpkg (`pipeline.qgis.project_xml`), first view on the
-    areas and the boundary."""
+    areas and the boundary; `specs` as `qgis_specs` gives them, if already known."""
     from pipeline import qgis
 
     config = analysis.config
@@ -327,7 +339,7 @@ def write_qgis_project(analysis: Analysis, folder: Path, layers: dict[str, int])
         xmax, ymax = box[:, 2].max(), box[:, 3].max()
         pad = 0.05 * max(xmax - xmin, ymax - ymin, 100.0)
         extent = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
-    text = qgis.project_xml(config, qgis_specs(analysis), layers,
+    text = qgis.project_xml(config, specs or qgis_specs(analysis), layers,
                             plans={p.key: p.label for p in config.plans},
                             baseline=config.baseline.key, gpkg=GPKG, crs=gpkg_crs(analysis),
                             extent=extent)
@@ -425,7 +437,7 @@ def write_xlsx(analysis: Analysis, path: Path) -> None:
                  "versioner.")
     # Text from the data is written as text: never a formula, link or number in Excel.
     options = {"strings_to_formulas": False, "strings_to_urls": False,
-               "strings_to_numbers": False}
+               "strings_to_numbers": False, "in_memory": True}  # no temp files
     with xlsxwriter.Workbook(path, options) as book:
         formats = {"pct": book.add_format({"num_format": "0.0%"}),
                    "ha": book.add_format({"num_format": "#,##0.00"}),
@@ -566,8 +578,8 @@ def write_processed(analysis: Analysis, folder: Path, run: str | None = None) ->
     count of every GeoPackage layer.
     """
     run = run or run_id(analysis)
-    layers = write_gpkg(analysis, folder / GPKG, run)
-    write_qgis_project(analysis, folder, layers)
+    layers, specs = write_gpkg(analysis, folder / GPKG, run)
+    write_qgis_project(analysis, folder, layers, specs)
     table = areas_table(analysis)
     csv_bytes = table.to_csv(index=False, lineterminator="\n").encode("utf-8")
     (folder / AREAS_CSV).write_bytes(csv_bytes)
