@@ -88,6 +88,7 @@ WEB_CRS = "EPSG:4326"
 COORD_DECIMALS = 5  # ≈ 1 m north–south, 0.6 m east–west: below the 2 m simplification
 FIT_TOP_LEFT = (56, 16)  # px kept free of the development areas: the zoom buttons
 FIT_BOTTOM_RIGHT = (16, 44)  # px: the scale bar and the attribution
+TABLE_INLINE_ROWS = 300  # larger area tables reach the page as data (`table_data`)
 
 
 # Basemaps by config name: (tile URL, attribution HTML, Swedish name). Written here, not
@@ -827,6 +828,14 @@ def table_rows(processed: Processed) -> tuple[list[AreaColumn], list[dict]]:
     return columns, rows
 
 
+def table_data(columns: list[AreaColumn], rows: list[dict]) -> dict:
+    """The table's rows as compact data for `assets/tabell.js` (a large table): per row
+    [ref, href, texts, sort values], plain (unescaped) strings that the script sets as text."""
+    return {"numeric": [c.kind != "text" for c in columns],
+            "rows": [[r["ref"], r["href"], [c["text"] for c in r["cells"]],
+                      [c["sort"] for c in r["cells"]]] for r in rows]}
+
+
 def build_pages(config: Config, processed: Processed) -> dict[str, str]:
     """Render every page and the context layers' data files: path below maps/ -> text."""
     env = _env()
@@ -854,10 +863,14 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
               "layers": [s.key for s in legend if _pane_of(s.key, [k])]}
              for i, k in enumerate(order)]
     page_data = {"plans": plans, "areas": area_index(map_layers)}
+    # A large table is filled by assets/tabell.js after the map's first frame: parsing and
+    # laying out thousands of rows as HTML would delay it by seconds (benchmarks/README.md).
+    deferred = table_data(columns, rows) if len(rows) > TABLE_INLINE_ROWS else None
     pages = context_files(map_layers) | {
         OVERVIEW: env.get_template("oversikt.html.j2").render(
             **common, parts=parts, legend=legend, paragraphs=summary_paragraphs(summary),
-            columns=columns, rows=rows, page_data=page_data, plans=plans),
+            columns=columns, rows=[] if deferred else rows, table_data=deferred,
+            page_data=page_data, plans=plans),
         INDEX: env.get_template("index.html.j2").render(**common),
         STATEMENT: env.get_template("tillganglighet.html.j2").render(**common),
     }
