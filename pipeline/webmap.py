@@ -162,9 +162,9 @@ def web_features(gdf: gpd.GeoDataFrame, properties: list[dict] | None, *,
     wgs = shapely.transform(wgs, lambda xy: np.round(xy, COORD_DECIMALS))
     props = properties if properties is not None else [{} for _ in range(len(gdf))]
     props = [p for p, k in zip(props, keep, strict=True) if k]
-    features = [{"type": "Feature", "properties": p,
-                 "geometry": json.loads(shapely.to_geojson(g))} for p, g in zip(props, wgs,
-                                                                                strict=True)]
+    shapes = json.loads("[" + ",".join(shapely.to_geojson(wgs)) + "]") if len(wgs) else []
+    features = [{"type": "Feature", "properties": p, "geometry": g}
+                for p, g in zip(props, shapes, strict=True)]
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -203,7 +203,7 @@ def map_columns(processed: Processed) -> list[AreaColumn]:
                         baseline_label=summary["plans"][summary["baseline"]]["label"])
 
 
-def format_cell(column: AreaColumn, row: pd.Series, labels: dict[str, str], *,
+def format_cell(column: AreaColumn, row: dict | pd.Series, labels: dict[str, str], *,
                 unit: bool) -> str:
     """The Swedish display text of one areas.csv cell (not yet escaped)."""
     value = row[column.name]
@@ -221,7 +221,7 @@ def format_cell(column: AreaColumn, row: pd.Series, labels: dict[str, str], *,
     return "" if pd.isna(value) else str(value)
 
 
-def sort_value(column: AreaColumn, row: pd.Series) -> str:
+def sort_value(column: AreaColumn, row: dict | pd.Series) -> str:
     value = row[column.name]
     if column.kind in ("ha", "share", "pp"):
         v = _num(value)
@@ -730,12 +730,16 @@ def area_index(map_layers: list[MapLayer]) -> list[dict]:
         if layer.index is None:
             continue
         records = {r["nr"]: r for r in layer.index}
-        for feature in layer.data["features"]:
-            geom = shapely.from_geojson(json.dumps(feature["geometry"]))
-            w, s_, e, n = (float(v) for v in shapely.bounds(geom))
-            point = shapely.point_on_surface(geom)
+        features = layer.data["features"]
+        if not features:
+            continue
+        # One parse per layer: the features' geometries, in order (a GeometryCollection).
+        geoms = shapely.get_parts(shapely.from_geojson(json.dumps(layer.data)))
+        bounds = shapely.bounds(geoms).tolist()
+        points = shapely.get_coordinates(shapely.point_on_surface(geoms)).tolist()
+        for feature, (w, s_, e, n), (x, y) in zip(features, bounds, points, strict=True):
             out.append({**records[feature["properties"]["nr"]], "bounds": [[s_, w], [n, e]],
-                        "point": [round(point.y, COORD_DECIMALS), round(point.x, COORD_DECIMALS)]})
+                        "point": [round(y, COORD_DECIMALS), round(x, COORD_DECIMALS)]})
     return out
 
 
@@ -824,7 +828,7 @@ def table_rows(processed: Processed) -> tuple[list[AreaColumn], list[dict]]:
              "cells": [{"text": format_cell(c, row, labels, unit=False),
                         "sort": sort_value(c, row), "numeric": c.kind != "text"}
                        for c in columns]}
-            for _, row in frame.iterrows()]
+            for row in frame.to_dict("records")]
     return columns, rows
 
 
