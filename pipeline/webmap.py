@@ -88,6 +88,7 @@ WEB_CRS = "EPSG:4326"
 COORD_DECIMALS = 5  # ≈ 1 m north–south, 0.6 m east–west: below the 2 m simplification
 FIT_TOP_LEFT = (56, 16)  # px kept free of the development areas: the zoom buttons
 FIT_BOTTOM_RIGHT = (16, 44)  # px: the scale bar and the attribution
+TABLE_INLINE_ROWS = 300  # larger area tables reach the page as data (`table_data`)
 
 
 # Basemaps by config name: (tile URL, attribution HTML, Swedish name). Written here, not
@@ -161,9 +162,9 @@ def web_features(gdf: gpd.GeoDataFrame, properties: list[dict] | None, *,
     wgs = shapely.transform(wgs, lambda xy: np.round(xy, COORD_DECIMALS))
     props = properties if properties is not None else [{} for _ in range(len(gdf))]
     props = [p for p, k in zip(props, keep, strict=True) if k]
-    features = [{"type": "Feature", "properties": p,
-                 "geometry": json.loads(shapely.to_geojson(g))} for p, g in zip(props, wgs,
-                                                                                strict=True)]
+    shapes = json.loads("[" + ",".join(shapely.to_geojson(wgs)) + "]") if len(wgs) else []
+    features = [{"type": "Feature", "properties": p, "geometry": g}
+                for p, g in zip(props, shapes, strict=True)]
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -202,7 +203,7 @@ def map_columns(processed: Processed) -> list[AreaColumn]:
                         baseline_label=summary["plans"][summary["baseline"]]["label"])
 
 
-def format_cell(column: AreaColumn, row: pd.Series, labels: dict[str, str], *,
+def format_cell(column: AreaColumn, row: dict | pd.Series, labels: dict[str, str], *,
                 unit: bool) -> str:
     """The Swedish display text of one areas.csv cell (not yet escaped)."""
     value = row[column.name]
@@ -220,7 +221,7 @@ def format_cell(column: AreaColumn, row: pd.Series, labels: dict[str, str], *,
     return "" if pd.isna(value) else str(value)
 
 
-def sort_value(column: AreaColumn, row: pd.Series) -> str:
+def sort_value(column: AreaColumn, row: dict | pd.Series) -> str:
     value = row[column.name]
     if column.kind in ("ha", "share", "pp"):
         v = _num(value)
@@ -729,12 +730,16 @@ def area_index(map_layers: list[MapLayer]) -> list[dict]:
         if layer.index is None:
             continue
         records = {r["nr"]: r for r in layer.index}
-        for feature in layer.data["features"]:
-            geom = shapely.from_geojson(json.dumps(feature["geometry"]))
-            w, s_, e, n = (float(v) for v in shapely.bounds(geom))
-            point = shapely.point_on_surface(geom)
+        features = layer.data["features"]
+        if not features:
+            continue
+        # One parse per layer: the features' geometries, in order (a GeometryCollection).
+        geoms = shapely.get_parts(shapely.from_geojson(json.dumps(layer.data)))
+        bounds = shapely.bounds(geoms).tolist()
+        points = shapely.get_coordinates(shapely.point_on_surface(geoms)).tolist()
+        for feature, (w, s_, e, n), (x, y) in zip(features, bounds, points, strict=True):
             out.append({**records[feature["properties"]["nr"]], "bounds": [[s_, w], [n, e]],
-                        "point": [round(point.y, COORD_DECIMALS), round(point.x, COORD_DECIMALS)]})
+                        "point": [round(y, COORD_DECIMALS), round(x, COORD_DECIMALS)]})
     return out
 
 
@@ -823,8 +828,16 @@ def table_rows(processed: Processed) -> tuple[list[AreaColumn], list[dict]]:
              "cells": [{"text": format_cell(c, row, labels, unit=False),
                         "sort": sort_value(c, row), "numeric": c.kind != "text"}
                        for c in columns]}
-            for _, row in frame.iterrows()]
+            for row in frame.to_dict("records")]
     return columns, rows
+
+
+def table_data(columns: list[AreaColumn], rows: list[dict]) -> dict:
+    """The table's rows as compact data for `assets/tabell.js` (a large table): per row
+    [ref, href, texts, sort values], plain (unescaped) strings that the script sets as text."""
+    return {"numeric": [c.kind != "text" for c in columns],
+            "rows": [[r["ref"], r["href"], [c["text"] for c in r["cells"]],
+                      [c["sort"] for c in r["cells"]]] for r in rows]}
 
 
 def build_pages(config: Config, processed: Processed) -> dict[str, str]:
@@ -854,10 +867,14 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
               "layers": [s.key for s in legend if _pane_of(s.key, [k])]}
              for i, k in enumerate(order)]
     page_data = {"plans": plans, "areas": area_index(map_layers)}
+    # A large table is filled by assets/tabell.js after the map's first frame: parsing and
+    # laying out thousands of rows as HTML would delay it by seconds (benchmarks/README.md).
+    deferred = table_data(columns, rows) if len(rows) > TABLE_INLINE_ROWS else None
     pages = context_files(map_layers) | {
         OVERVIEW: env.get_template("oversikt.html.j2").render(
             **common, parts=parts, legend=legend, paragraphs=summary_paragraphs(summary),
-            columns=columns, rows=rows, page_data=page_data, plans=plans),
+            columns=columns, rows=[] if deferred else rows, table_data=deferred,
+            page_data=page_data, plans=plans),
         INDEX: env.get_template("index.html.j2").render(**common),
         STATEMENT: env.get_template("tillganglighet.html.j2").render(**common),
     }

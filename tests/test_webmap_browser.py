@@ -767,3 +767,38 @@ def test_notebook_map_draws_the_context_layers_inline(visit, mapped, tmp_path):
         assert _visible_paths(page, key) > 0, key
     assert missing == []
     assert v.errors == [] and v.foreign == []
+
+
+ROWS_JS = """() => Array.from(document.querySelectorAll('#omraden tbody tr')).map(tr => [
+    tr.getAttribute('data-omrade'),
+    Array.from(tr.cells).map(td => [td.className, td.getAttribute('data-sort'), td.textContent]),
+    Array.from(tr.querySelectorAll('a')).map(a => [a.getAttribute('href'),
+                                                   a.getAttribute('data-omrade')])])"""
+
+
+def test_a_large_table_filled_from_data_equals_the_html_table(visit, mapped, tmp_path,
+                                                              monkeypatch):
+    """Above `TABLE_INLINE_ROWS` the rows reach the page as data and assets/tabell.js fills
+    them after the first frame: the same rows, cells, sort values and links as the HTML
+    table (the XSS payloads as text), still sortable and filterable."""
+    v = visit()
+    page = v.open(webmap.OVERVIEW)
+    static = page.evaluate(ROWS_JS)
+    assert page.locator("#tabell-rader").count() == 0
+    monkeypatch.setattr(webmap, "TABLE_INLINE_ROWS", 0)
+    deferred = make_project(tmp_path / "stor")
+    v2 = visit(deferred)
+    page = v2.open(webmap.OVERVIEW)
+    page.wait_for_selector("#omraden[data-fylld]", state="attached")
+    assert v2.errors == [] and v2.foreign == []
+    filled = page.evaluate(ROWS_JS)
+    assert len(filled) == len(static) == 5
+    assert filled == static
+    assert page.locator("#omraden tbody", has_text=XSS_IMG).count() == 1
+    page.locator("#filter").fill("ÖP 2017")
+    shown = [r for r in page.locator("#omraden tbody tr").all() if r.is_visible()]
+    assert 0 < len(shown) < 5
+    page.locator("#filter").fill("")
+    page.locator("#omraden th button", has_text="Areal (ha)").click()
+    values = [parse_sv(t) for t in page.locator("#omraden tbody td:nth-child(5)").all_inner_texts()]
+    assert values == sorted(values, key=lambda x: -float("inf") if x is None else x)

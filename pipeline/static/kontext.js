@@ -13,6 +13,10 @@
   var used = [];    // "layer number/level/tile", least recently shown first
   var started = false;  // the page's own scripts have run (ready): finer tiles may load
   var marked = false;   // the first view is drawn (the mark is set)
+  // Polygons per canvas shape: a merged shape (one class of a tile) is drawn as several, as
+  // the canvas's time to fill a path grows faster than its number of rings (measured in
+  // Chromium: 10 600 rings 0.45 s, 38 000 rings 5.6 s; chunks of 500 a few ms each).
+  var CHUNK = 500;
 
   function decode(p, style, interactive, renderer) {
     var s = p.c, i = 0, lat = 0, lng = 0, scale = Math.pow(10, -p.d);
@@ -23,9 +27,19 @@
       return (r % 2) ? -(r + 1) / 2 : r / 2;
     }
     var out = [], ring = 0, poly = 0, fields = Object.keys(p.t);
+    function shape(f, polys) {
+      // smoothFactor 0: the shapes are already simplified for this zoom level.
+      var layer = L.polygon(polys, L.extend({renderer: renderer, pane: renderer.options.pane,
+                                             interactive: interactive,
+                                             fillRule: "nonzero", smoothFactor: 0}, style));
+      layer.opjordText = {};
+      for (var j = 0; j < fields.length; j++) { layer.opjordText[fields[j]] = p.t[fields[j]][f]; }
+      out.push(layer);
+    }
     for (var f = 0; f < p.p.length; f++) {
       var polys = [];
       for (var k = 0; k < p.p[f]; k++) {
+        if (polys.length === CHUNK) { shape(f, polys); polys = []; }
         var rings = [];
         for (var r = 0; r < p.r[poly]; r++) {
           var n = p.n[ring++], pts = new Array(n);
@@ -38,13 +52,7 @@
         polys.push(rings);
         poly++;
       }
-      // smoothFactor 0: the shapes are already simplified for this zoom level.
-      var layer = L.polygon(polys, L.extend({renderer: renderer, pane: renderer.options.pane,
-                                             interactive: interactive,
-                                             fillRule: "nonzero", smoothFactor: 0}, style));
-      layer.opjordText = {};
-      for (var j = 0; j < fields.length; j++) { layer.opjordText[fields[j]] = p.t[fields[j]][f]; }
-      out.push(layer);
+      shape(f, polys);
     }
     return out;
   }

@@ -1,8 +1,41 @@
 // Sortable tables: buttons in <th>, aria-sort on the sorted column, sort values in data-sort.
 // Filterable tables: a search field (#filter, aria-controls = the table's id) hides the rows
 // whose text does not contain what is typed; #filter-antal tells how many rows are shown.
+// A large table arrives as data (<script type="application/json">, named by the tbody's
+// data-rader) and is filled after the map's first frame; its cells are set as text. The
+// table then carries data-fylld and an event "opjord-tabell" is sent on document.
 (function () {
   "use strict";
+  function fill(body) {
+    var node = document.getElementById(body.getAttribute("data-rader"));
+    var data = JSON.parse(node.textContent), rows = document.createDocumentFragment();
+    data.rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-omrade", r[0]);
+      r[2].forEach(function (text, i) {
+        var td = tr.insertCell();
+        if (data.numeric[i]) { td.className = "tal"; }
+        td.setAttribute("data-sort", r[3][i]);
+        td.textContent = text;
+      });
+      var a = document.createElement("a"), hidden = document.createElement("span");
+      a.href = r[1];
+      a.setAttribute("data-omrade", r[0]);
+      a.textContent = "Visa på kartan";
+      hidden.className = "dold";
+      hidden.textContent = ": " + r[2][2] + ", " + r[2][0];
+      a.appendChild(hidden);
+      tr.insertCell().appendChild(a);
+      rows.appendChild(tr);
+    });
+    body.appendChild(rows);
+    body.removeAttribute("data-rader");
+    body.parentNode.setAttribute("data-fylld", "1");
+    document.dispatchEvent(new CustomEvent("opjord-tabell"));
+  }
+  document.querySelectorAll("tbody[data-rader]").forEach(function (body) {
+    requestAnimationFrame(function () { setTimeout(function () { fill(body); }, 0); });
+  });
   function sortTable(table, index, numeric) {
     var body = table.tBodies[0];
     var th = table.tHead.rows[0].cells[index];
