@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import __version__, fmt
 from pipeline.config import DEFAULT_CONFIG_NAME, Config, load_config
@@ -23,6 +24,9 @@ from pipeline.console import safe_console
 from pipeline.errors import InputError
 from pipeline.outputs import ROLES, check_output_folders, publishing
 from pipeline.results import demo_note, farmland_beside, goal_text, ratio_trap_text
+
+if TYPE_CHECKING:  # imported by `opjord scenario` only
+    from pipeline.scenario import ScenarioFigures
 
 log = logging.getLogger("pipeline")
 
@@ -177,8 +181,6 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> Outcome:
 
 def cmd_scenario(config: Config, args: argparse.Namespace) -> int:
     """The exact figures of a selection of areas, from data/processed (docs/scenario.md)."""
-    import json
-
     from pipeline import scenario
     from pipeline.files import write_text_atomic
     from pipeline.outputs import output_folders
@@ -226,11 +228,11 @@ def cmd_scenario(config: Config, args: argparse.Namespace) -> int:
             raise InputError(f"--json {target}: kan inte skrivas ({exc.strerror}). Åtgärd: "
                              "välj en mapp som finns och där du får skriva.") from exc
     if not args.quiet:
-        print("\n".join(scenario_lines(data, figures, config.kommun)))
+        print("\n".join(scenario_lines(data, figures)))
     return 0
 
 
-def scenario_lines(data: dict, figures, kommun: str = "kommunen") -> list[str]:
+def scenario_lines(data: dict, figures: ScenarioFigures) -> list[str]:
     """The Swedish lines `opjord scenario` prints for a selection's `ScenarioFigures`."""
     plans = {p["key"]: p for p in data["plans"]}
     plan, base = plans[figures.plan], plans[figures.baseline]
