@@ -4,8 +4,8 @@ share in per cent, `[output] crs`, and both opened in real QGIS.
 The fast tests read the files with sqlite3, pyogrio and ElementTree. `test_qgis_*` open
 them with QGIS itself (Debian's python3-qgis, headless: `tests/qgis_open.py` run by
 `/usr/bin/python3` with QT_QPA_PLATFORM=offscreen, or OPJORD_QGIS_PYTHON) and render the
-project to a PNG (its path is printed). Without QGIS they fail when CI is set and are
-skipped otherwise; `bash scripts/install-test-deps` installs it.
+project to a PNG (its path is printed). Without QGIS they fail (never a skip), as the
+browser tests do; `bash scripts/install-test-deps` installs it.
 """
 
 from __future__ import annotations
@@ -327,10 +327,8 @@ def _qgis_available() -> bool:
 @pytest.fixture(scope="module")
 def qgis_python() -> str:
     if not _qgis_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"QGIS is missing: {QGIS_PYTHON} cannot import qgis.core; "
-                        "run `bash scripts/install-test-deps` (python3-qgis)")
-        pytest.skip("QGIS (python3-qgis) is not installed; CI installs it")
+        pytest.fail(f"QGIS is missing: {QGIS_PYTHON} cannot import qgis.core; "
+                    "run `bash scripts/install-test-deps` (python3-qgis)")
     return QGIS_PYTHON
 
 
