@@ -42,7 +42,6 @@ sys.path.insert(0, str(HERE))
 import run_benchmarks as rb  # noqa: E402  (the generator and machine facts, not duplicated)
 
 REPO = HERE.parent
-README = HERE / "README.md"
 START, END = "<!-- scenario:start -->", "<!-- scenario:end -->"
 CHROMIUM = os.environ.get("OPJORD_CHROMIUM", "/usr/bin/chromium")
 
@@ -191,13 +190,7 @@ def write_readme(results: dict, timings: dict, toggles: int, argv: list[str]) ->
         f"{info['load_before']}), Chromium headless.", "", table(results), "",
         *verdicts(results)]
         + ([f"\nPreparing the inputs took {prep}."] if prep else []))
-    text = README.read_text(encoding="utf-8")
-    if START in text:
-        head, rest = text.split(START, 1)
-        text = head + START + "\n" + block + "\n" + END + rest.split(END, 1)[1]
-    else:
-        text += f"\n{START}\n{block}\n{END}\n"
-    README.write_text(text, encoding="utf-8")
+    rb.replace_block(START, END, block + "\n")
     return block
 
 

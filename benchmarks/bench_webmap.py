@@ -37,7 +37,14 @@ from urllib.parse import unquote, urlsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run_benchmarks import README, REPO, SCALES, generate, machine_info, run_child  # noqa: E402
+from run_benchmarks import (  # noqa: E402
+    REPO,
+    SCALES,
+    generate,
+    machine_info,
+    replace_block,
+    run_child,
+)
 
 START, END = "<!-- webmap:start -->", "<!-- webmap:end -->"
 CHROMIUM = os.environ.get("OPJORD_CHROMIUM", "/usr/bin/chromium")
@@ -210,13 +217,7 @@ def write_readme(results: dict, info: dict, argv: list[str], repeat: int) -> str
 
         """) + table(results) + "\n\nTargets:\n\n" + \
         "\n".join(verdicts(results)) + "\n"
-    text = README.read_text(encoding="utf-8")
-    block = f"{START}\n{body}{END}"
-    if START in text and END in text:
-        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    README.write_text(text, encoding="utf-8")
+    replace_block(START, END, body)
     return body
 
 

@@ -759,14 +759,21 @@ def write_readme(results: dict, facts: dict, info: dict, argv: list[str], repeat
         |---|---|---:|---:|---:|
         """) + gen + "\n\n" + table(results, facts) + "\n\nTargets:\n\n" + \
         "\n".join(verdicts(results)) + "\n"
-    text = README.read_text(encoding="utf-8") if README.exists() else ""
-    block = f"{START}\n{body}{END}"
-    if START in text and END in text:
-        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
+    replace_block(START, END, body)
+    return body
+
+
+def replace_block(start: str, end: str, body: str, readme: Path = README) -> None:
+    """Put `body` between the markers `start` and `end` of benchmarks/README.md (appended
+    with its markers when they are not there yet); the rest of the file stays as it is.
+    Every benchmark script rewrites its own block this way."""
+    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    block = f"{start}\n{body}{end}"
+    if start in text and end in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    README.write_text(text, encoding="utf-8")
-    return body
+    readme.write_text(text, encoding="utf-8")
 
 
 def compile_pipeline() -> None:
