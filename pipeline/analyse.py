@@ -403,11 +403,18 @@ def _merge_variants(found: list) -> list:
             for k, (t, n, ha) in sorted(merged.items())]
 
 
+def _clean_named(gdf: gpd.GeoDataFrame, source: AgriculturalSource, info: SourceInfo
+                 ) -> tuple[gpd.GeoDataFrame, CleanReport]:
+    """`clean_polygons` of streamed features, with their FID (column "_fid") so the report
+    names the features repaired or dropped, as a one-pass read does."""
+    return clean_polygons(gdf.assign(**{FID: gdf["_fid"].to_numpy()}), source, layer=info.layer)
+
+
 def _measure_part(gdf: gpd.GeoDataFrame, owned_fids: np.ndarray, source: AgriculturalSource,
                   info: SourceInfo, mask: BaseGeometry | None, region: BaseGeometry | None,
-                  tiles: np.ndarray | None, report: CleanReport, values: set,
-                  found: list) -> float:
-    """m² of one partition's own features (`stream_layer`); adds to `report` (in place),
+                  tiles: np.ndarray | None, values: set,
+                  found: list) -> tuple[float, CleanReport]:
+    """m² of one partition's own features (`stream_layer`) and their cleaning; adds to
     `values` and `found`."""
     column = source.class_column
     lost = np.setdiff1d(owned_fids, gdf["_fid"].to_numpy())
@@ -417,21 +424,15 @@ def _measure_part(gdf: gpd.GeoDataFrame, owned_fids: np.ndarray, source: Agricul
     if mask is not None:  # as `read_source`: only the features meeting the mask count
         geoms = gdf.geometry.array.to_numpy()
         own &= ~shapely.is_missing(geoms) & shapely.intersects(mask, geoms)
-    owned = gdf.loc[own]
-    # FID too, so the report names the features repaired or dropped (the column is not kept)
-    mine, mine_report = clean_polygons(owned.assign(**{FID: owned["_fid"].to_numpy()}), source,
-                                       layer=info.layer)
+    mine, mine_report = _clean_named(gdf.loc[own], source, info)
     others, _ = clean_polygons(gdf.loc[~own], source, layer=info.layer)
-    for k, v in mine_report.as_dict().items():
-        setattr(report, k, getattr(report, k) + v)
-    report.repaired_names += mine_report.repaired_names
-    report.dropped_names += mine_report.dropped_names
     values.update(mine[column].dropna().unique())
     found += variants(mine[column], source.classes, mine.geometry.array.to_numpy())
     both = pd.concat([mine, others], ignore_index=True)
     order = _priority(both, column, source.classes, both["_fid"].to_numpy())
     wanted = np.flatnonzero(order < len(mine))
-    return area_of_pieces(both.geometry.array.to_numpy()[order], wanted, region, tiles)
+    return (area_of_pieces(both.geometry.array.to_numpy()[order], wanted, region, tiles),
+            mine_report)
 
 
 def stream_layer(info: SourceInfo, source: AgriculturalSource, boundary: BaseGeometry | None,
@@ -474,16 +475,17 @@ def stream_layer(info: SourceInfo, source: AgriculturalSource, boundary: BaseGeo
             gdf = ahead.result()
             ahead = (reader.submit(read_box, info, todo[k + 1][1], [column])
                      if k + 1 < len(todo) else None)
-            total += _measure_part(gdf, fids[rows], source, info, mask, region, tiles,
-                                   report, values, found)
+            m2, part = _measure_part(gdf, fids[rows], source, info, mask, region, tiles,
+                                     values, found)
+            total += m2
+            report = _add_reports(report, part)
             del gdf
     finally:
         reader.shutdown(wait=True, cancel_futures=True)
     if mask is None and len(fids) < info.features:  # features the index does not hold
         missing = np.setdiff1d(all_fids(info), fids)
         if len(missing):
-            _, extra = clean_polygons(read_fids(info, missing, [column]), source,
-                                      layer=info.layer)
+            _, extra = _clean_named(read_fids(info, missing, [column]), source, info)
             report = _add_reports(report, extra)
     log.info("Jordbruksmark %s: %s i %s (täckning av alla %s objekt i %d delar, %s s)",
              "i kommunen" if boundary is not None else "i hela skiktet",
