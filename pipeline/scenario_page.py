@@ -40,6 +40,7 @@ from pipeline.results import (
     ratio_trap_text,
     role_label,
 )
+from pipeline.styles import BOUNDARY_STYLE, plan_style
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,13 @@ class MapKit:
     """What the small map takes from `pipeline.webmap` (handed in: webmap imports this module).
 
     new_map() -> an empty folium map with the pages' Swedish controls; features(gdf, props)
-    -> simplified GeoJSON in EPSG:4326; style(key, label, index) -> a plan's LayerStyle;
-    boundary: the boundary's LayerStyle; esc: HTML escape; bounds(geojsons) -> fit bounds;
+    -> simplified GeoJSON in EPSG:4326; esc: HTML escape; bounds(geojsons) -> fit bounds;
     parts(map) -> head, map and script of the rendered map (stable ids, vendored Leaflet).
+    The layers' looks come from `pipeline.styles`, as the overview map's do.
     """
 
     new_map: Callable
     features: Callable
-    style: Callable
-    boundary: object
     esc: Callable
     bounds: Callable
     parts: Callable
@@ -232,7 +231,7 @@ def scenario_map(config: Config, processed: Processed, kit: MapKit) -> dict[str,
         props = [{"n": number[(key, str(i))], "id": kit.esc(i), "namn": kit.esc(nm)}
                  for i, nm in zip(geo["area_id"].astype(str), geo["name"], strict=True)]
         features = kit.features(geo, props, tolerance_m=tolerance)
-        style = kit.style(key, labels[key], index)
+        style = plan_style(key, labels[key], index)
         styles[key] = {"color": style.color, "weight": style.weight}
         layer = folium.GeoJson(
             features, style={"color": style.color, "weight": 1.5, "fillOpacity": 0.04},
@@ -245,8 +244,8 @@ def scenario_map(config: Config, processed: Processed, kit: MapKit) -> dict[str,
     boundary = processed.layer("boundary")
     if boundary is not None and not boundary.empty:
         folium.GeoJson(kit.features(boundary, None, tolerance_m=tolerance),
-                       style=kit.boundary.leaflet(), interactive=False,
-                       className=kit.boundary.css_class).add_to(m)
+                       style=BOUNDARY_STYLE.leaflet(), interactive=False,
+                       className=BOUNDARY_STYLE.css_class).add_to(m)
     _ScenarioHooks(m, layers, styles).add_to(m)
     bounds = kit.bounds(shapes)
     if bounds:

@@ -882,7 +882,7 @@ def build_pages(config: Config, processed: Processed) -> dict[str, str]:
         pages.update(build_scenario(config, processed, env, common, MapKit(
             new_map=lambda: _Map(location=None, tiles=None, zoom_control=False,
                                  control_scale=False, prefer_canvas=False),
-            features=web_features, style=plan_style, boundary=BOUNDARY_STYLE, esc=esc,
+            features=web_features, esc=esc,
             bounds=lambda shapes: _bounds([MapLayer(BOUNDARY_STYLE, d) for d in shapes]),
             parts=_page_parts)))
     return pages
