@@ -62,54 +62,20 @@ def _ranked(farmland: gpd.GeoDataFrame, class_column: str, classes: tuple[str, .
     return counted[np.lexsort((counted, rank[counted]))], rank
 
 
-AXES = np.pi * np.array([1, 2, 3, 5, 6, 7]) / 8  # 22.5° steps, less the box's 0° and 90°
-GAP_M = 0.01  # projections closer than this are not taken as proof of a gap
-
-
-def apart(geoms: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Bool per pair: geoms[i] and geoms[j] are proven disjoint by a separating axis.
-
-    The polygons' vertices are projected on six directions between the bounding box's
-    axes (an 8-direction discrete-orientation polytope, "k-DOP"); a pair whose
-    projections on one direction are more than GAP_M apart cannot meet. False means
-    "not proven", never "they meet": it only spares exact tests. Neighbouring field
-    blocks have overlapping boxes but a gap (a road, a ditch) along some slanted line,
-    which these directions usually find.
-    """
-    used, at = np.unique(np.concatenate([i, j]), return_inverse=True)
-    count = shapely.get_num_coordinates(geoms[used])
-    filled = count > 0
-    rank = np.cumsum(filled) - 1  # position among the non-empty geometries
-    a, b = rank[at[:len(i)]], rank[at[len(i):]]
-    proven = ~filled[at[:len(i)]] | ~filled[at[len(i):]]  # an empty geometry meets nothing
-    if proven.all():
-        return proven
-    xy = shapely.get_coordinates(geoms[used[filled]])
-    starts = np.concatenate([[0], np.cumsum(count[filled])[:-1]])
-    p = np.empty(len(xy))  # one buffer for every direction
-    for angle in AXES:
-        np.matmul(xy, [np.cos(angle), np.sin(angle)], out=p)
-        lo, hi = np.minimum.reduceat(p, starts), np.maximum.reduceat(p, starts)
-        proven |= (hi[a] + GAP_M < lo[b]) | (hi[b] + GAP_M < lo[a])
-    return proven
-
-
 def _resolve(geoms: np.ndarray, tree: shapely.STRtree, wanted: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
     """Pieces of the features `wanted` (sorted positions in `geoms`, which is in priority
     order) after each lost the union of the earlier features overlapping it; and a mask
     of the pieces left non-empty.
     """
-    # Candidate pairs by envelope; keep a pair when j has priority over i, drop those a
-    # slanted axis proves apart, then test the cheap `intersects` (in threads; nothing
-    # prepared, so any split is safe) before the full relate that rules out mere touching.
+    # Candidate pairs by envelope; keep a pair when j has priority over i, then test the
+    # cheap `intersects` (in threads; nothing prepared, so any split is safe) before the
+    # full relate that rules out mere touching.
     k, j = tree.query(geoms[wanted])
     i = wanted[k]
     earlier = j < i
     i, j = i[earlier], j[earlier]
     if len(i):
-        near = ~apart(geoms, i, j)
-        i, j = i[near], j[near]
         hit = elementwise(shapely.intersects, geoms[i], geoms[j])
         i, j = i[hit], j[hit]
         overlapping = shapely.relate_pattern(geoms[i], geoms[j], "2********")

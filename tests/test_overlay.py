@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline import parallel
 from pipeline.overlay import (
-    apart,
+    CLASS,
     area_of_coverage,
     area_within,
     build_coverage,
@@ -190,40 +190,34 @@ def test_faces_and_area_within_agree_with_brute_force(regions, blocks, boundary)
         farmland.area, rel=1e-9)
 
 
-def test_apart_proves_a_slanted_gap_but_never_a_touch_or_an_overlap():
-    # Two triangles under the diagonal x + y = 10, 1 m apart across it: their boxes
-    # overlap (0..10 each way), the 45° axis separates them.
-    lower = polygon([(0, 0), (9.3, 0), (0, 9.3)])
-    upper = polygon([(10, 10), (0.7, 10), (10, 0.7)])
-    touching = polygon([(9.3, 0), (10, 0), (10, 10), (0, 10), (0, 9.3)])  # shares an edge
-    far = polygon([(10, 10), (4, 10), (10, 4)])  # hypotenuse x + y = 14
-    overlapping = box(4, 4, 8, 8)
-    empty = shapely.Polygon()
-    geoms = np.array([lower, upper, touching, far, overlapping, empty], dtype=object)
-    i = np.array([0, 0, 0, 0, 5, 1])
-    j = np.array([1, 2, 3, 4, 0, 4])
-    assert list(apart(geoms, i, j)) == [True, False, True, False, True, False]
-    assert not shapely.intersects(lower, upper) and shapely.intersects(lower, touching)
-    assert all(shapely.box(*shapely.bounds(geoms[a])).intersects(
-        shapely.box(*shapely.bounds(geoms[b]))) for a, b in zip(i[:4], j[:4], strict=True))
+def polygonal_from(shapes) -> np.ndarray:
+    """Valid polygons (possibly multi or empty) from random vertex lists."""
+    rings = [shapely.Polygon([(X0 + x, Y0 + y) for x, y in s]) for s in shapes]
+    return np.array([shapely.make_valid(r).buffer(0) for r in rings], dtype=object)
 
 
 vertex = st.tuples(st.floats(0, 30), st.floats(0, 30))
 
 
 @settings(max_examples=60, deadline=None)
-@given(shapes=st.lists(st.lists(vertex, min_size=3, max_size=7), min_size=2, max_size=8))
-def test_apart_never_separates_geometries_that_meet(shapes):
+@given(shapes=st.lists(st.lists(vertex, min_size=3, max_size=7), min_size=2, max_size=8),
+       classes=st.lists(st.sampled_from(["Åker", "Bete"]), min_size=8, max_size=8))
+def test_coverage_of_random_polygons_is_their_union_cut_into_disjoint_pieces(shapes, classes):
+    # Slivers, touches, containment and crossings alike: the pieces never overlap, lie
+    # within their own feature, and add up to the union; each class's share is what the
+    # features of the classes before it leave of that class's union.
     geoms = polygonal_from(shapes)
-    i, j = np.triu_indices(len(geoms), k=1)
-    proven = apart(geoms, i, j)
-    assert not shapely.intersects(geoms[i[proven]], geoms[j[proven]]).any()
+    frame = gpd.GeoDataFrame({"agoslag": classes[:len(geoms)]}, geometry=geoms, crs=3006)
+    cov = build_coverage(frame, "agoslag", ("Åker", "Bete"))
+    pieces = cov.geoms
+    union = shapely.union_all(geoms)
+    assert shapely.area(pieces).sum() == pytest.approx(union.area, rel=1e-9, abs=1e-6)
+    i, j = np.triu_indices(len(pieces), k=1)
+    assert (shapely.area(shapely.intersection(pieces[i], pieces[j])) < 1e-6).all()
+    aker = shapely.union_all(geoms[frame["agoslag"].to_numpy() == "Åker"])
+    got = shapely.area(pieces[cov.frame[CLASS].to_numpy() == "Åker"]).sum()
+    assert got == pytest.approx(aker.area, rel=1e-9, abs=1e-6)
 
-
-def polygonal_from(shapes) -> np.ndarray:
-    """Valid polygons (possibly multi or empty) from random vertex lists."""
-    rings = [shapely.Polygon([(X0 + x, Y0 + y) for x, y in s]) for s in shapes]
-    return np.array([shapely.make_valid(r).buffer(0) for r in rings], dtype=object)
 
 
 def test_elementwise_in_chunks_equals_one_call(monkeypatch):
