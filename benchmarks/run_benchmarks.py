@@ -11,8 +11,9 @@ For each case the script generates synthetic inputs (deterministic, seeded; kept
 the same figures in SQL (`benchmarks/peers.py`; PostGIS in a private cluster on
 127.0.0.1 that the script starts and stops) and geopandas.overlay as context. Each
 peer's figures are compared with opjord's summary.json and areas.csv on every run. The
-table (medians) is printed and written between the result markers of
-`benchmarks/README.md`.
+cases measured replace theirs in `benchmarks/results.json` (the latest measurement of
+every case), and the table of all of them (medians, each row with its series) is printed
+and written between the result markers of `benchmarks/README.md`.
 
 Synthetic data
 --------------
@@ -46,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 README = HERE / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+RESULTS = HERE / "results.json"  # the latest measurement of every case (committed)
 
 SEED = 20240617
 TILE = 50_000.0  # m; global tile grid anchored at (0, 6 000 000)
@@ -686,12 +688,16 @@ def _cell(res: dict, name: str) -> str:
     return f"{_med(res[name]):.2f} s, {_peak(res[name]):.0f} MiB"
 
 
-def table(results: dict, facts: dict) -> str:
-    rows = ["| case | opjord `analyse` | DuckDB spatial, same figures | PostGIS load + query "
-            "| DuckDB ÷ opjord | PostGIS query ÷ opjord | agreement (max rel. diff) "
-            "| floor: imports / + reading | opjord ÷ read floor | gpd.overlay bbox (context) |",
-            "|---|---|---|---|---:|---:|---|---|---:|---|"]
-    for case, res in results.items():
+def table(cases: dict) -> str:
+    """The results table: one row per case of the record (`RESULTS`), each from the series
+    (run) it was last measured in."""
+    rows = ["| case | series | opjord `analyse` | DuckDB spatial, same figures "
+            "| PostGIS load + query | DuckDB ÷ opjord | PostGIS query ÷ opjord "
+            "| agreement (max rel. diff) | floor: imports / + reading | opjord ÷ read floor "
+            "| gpd.overlay bbox (context) |",
+            "|---|---|---|---|---|---:|---:|---|---|---:|---|"]
+    for case, entry in cases.items():
+        res = entry["result"]
         o = _med(res["opjord"])
         dd = _med(res["duckdb"]) if res.get("duckdb") else None
         pq = _med(res["pg_query"]) if res.get("pg_query") else None
@@ -700,7 +706,8 @@ def table(results: dict, facts: dict) -> str:
         pg_cell = (f"{pgl:.2f} + {pq:.2f} s, {_peak(res['pg_query']):.0f} MiB (client)"
                    if pq is not None else "—")
         rows.append(
-            f"| {CASE_TEXT[case]} | **{o:.2f} s**, {_peak(res['opjord']):.0f} MiB "
+            f"| {CASE_TEXT[case]} | {entry['series']} "
+            f"| **{o:.2f} s**, {_peak(res['opjord']):.0f} MiB "
             f"| {_cell(res, 'duckdb')} | {pg_cell} "
             f"| {f'{dd / o:.2f}' if dd else '—'} | {f'{pq / o:.2f}' if pq else '—'} "
             f"| {agree or '—'} "
@@ -709,7 +716,8 @@ def table(results: dict, facts: dict) -> str:
     return "\n".join(rows)
 
 
-def verdicts(results: dict) -> list[str]:
+def verdicts(cases: dict) -> list[str]:
+    results = {case: entry["result"] for case, entry in cases.items()}
     out = []
     for case in ("norrkoping", "national", "county"):
         if case not in results:
@@ -736,29 +744,68 @@ def verdicts(results: dict) -> list[str]:
     return out
 
 
-def write_readme(results: dict, facts: dict, info: dict, argv: list[str], repeat: int) -> str:
+def load_record(path: Path = RESULTS) -> dict:
+    """The results record: the latest measurement of every case, and the series (runs)
+    they come from. An unreadable or older-format file starts a new record."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"series": {}, "cases": {}}
+    if not isinstance(record, dict) or set(record) != {"series", "cases"}:
+        return {"series": {}, "cases": {}}
+    return record
+
+
+def add_series(record: dict, results: dict, facts: dict, info: dict, argv: list[str],
+               repeat: int) -> dict:
+    """A new record: `record` with this run's cases replaced (the other cases kept as they
+    were measured) and series no longer referred to dropped. Series are numbered 1, 2, …
+    in order of their runs."""
+    n = max((int(k) for k in record["series"]), default=0) + 1
+    cases = {**record["cases"]}
+    for case, res in results.items():
+        scale = CASES[case][0]
+        cases[case] = {"series": n, "result": res, "facts": {"scale": scale, **facts[scale]}}
+    used = {str(c["series"]) for c in cases.values()}
+    series = {k: v for k, v in record["series"].items() if k in used}
+    series[str(n)] = {"info": info, "argv": argv, "repeat": repeat}
+    return {"series": series, "cases": {c: cases[c] for c in CASES if c in cases}}
+
+
+def write_readme(record: dict) -> str:
+    """Rewrite the results block of benchmarks/README.md from the record."""
+    runs = []
+    for key, s in record["series"].items():
+        info = s["info"]
+        runs.append(f"- **Series {key}**: {info['date']} at commit `{info['commit']}`, "
+                    f"{s['repeat']} interleaved repeats, load average before the run "
+                    f"{info['load_before']}; `{' '.join(s['argv'])}`.")
+    last = record["series"][max(record["series"], key=int)]["info"]
+    scales = {}
+    for entry in record["cases"].values():
+        scales.setdefault(entry["facts"]["scale"], entry["facts"])
     gen = "\n".join(f"| {k} | {SCALES[k].description} | {v['blocks']:,} | "
                     f"{v['blocks_file_mb']:,.0f} | {v['boundary_km2']:,.0f} |"
-                    for k, v in facts.items())
-    body = textwrap.dedent(f"""\
-        Run on {info['date']} at commit `{info['commit']}`, {repeat} interleaved repeats;
-        each cell is the **median** wall time of a fresh process (Python start-up and imports
-        included) and its highest peak resident memory (ru_maxrss). Ratios are medians of
-        the same series: a ratio ≥ 1 means opjord is at least as fast.
+                    for k, v in scales.items())
+    body = textwrap.dedent("""\
+        Each cell is the **median** wall time of a fresh process (Python start-up and imports
+        included) and its highest peak resident memory (ru_maxrss). The runs of one case are
+        interleaved (opjord, the floors, the peers, then again), and its ratios are medians
+        of that series: a ratio ≥ 1 means opjord is at least as fast. Each row gives its
+        series; rows from different series do not compare with each other.
 
-        Machine: {info['cpu']}, {info['ram_gib']} GiB RAM, {info['os']}; load average before the
-        run: {info['load_before']}. **The 2 cores are shared with other jobs** (other sessions'
-        tests ran at the same time): absolute times drift by a factor of 2 or more over
-        minutes; the runs of one case are interleaved, so the ratios stay fair, but they too
-        carry noise of ±20 %.
-        {info['versions']}.
+        """) + "\n".join(runs) + textwrap.dedent(f"""
 
-        Command: `{' '.join(argv)}`
+        Machine: {last['cpu']}, {last['ram_gib']} GiB RAM, {last['os']}. **The 2 cores are
+        shared with other jobs** (other sessions' tests may run at the same time): absolute
+        times drift by a factor of 2 or more over minutes; the interleaving keeps the ratios
+        fair, but they too carry noise of ±10–20 %.
+        {last['versions']}.
 
         | scale | what | blocks in layer | layer MB | boundary km² |
         |---|---|---:|---:|---:|
-        """) + gen + "\n\n" + table(results, facts) + "\n\nTargets:\n\n" + \
-        "\n".join(verdicts(results)) + "\n"
+        """) + gen + "\n\n" + table(record["cases"]) + "\n\nTargets:\n\n" + \
+        "\n".join(verdicts(record["cases"])) + "\n"
     replace_block(START, END, body)
     return body
 
@@ -823,15 +870,20 @@ def main() -> int:
     finally:
         if pg is not None:
             pg_stop(pg)
-    (out / "results.json").write_text(json.dumps({"info": info, "facts": facts,
-                                                  "results": results}, indent=1))
     argv = ["python", "benchmarks/run_benchmarks.py", "--scales", ",".join(names),
             "--repeat", str(args.repeat)]
+    (out / "last_run.json").write_text(json.dumps({"info": info, "facts": facts,
+                                                   "results": results}, indent=1))
     if args.no_readme:
-        print(table(results, facts))
-        print("\n".join(verdicts(results)))
+        record = add_series({"series": {}, "cases": {}}, results, facts, info, argv,
+                            args.repeat)
+        print(table(record["cases"]))
+        print("\n".join(verdicts(record["cases"])))
     else:
-        print(write_readme(results, facts, info, argv, args.repeat))
+        record = add_series(load_record(), results, facts, info, argv, args.repeat)
+        RESULTS.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n",
+                           encoding="utf-8")
+        print(write_readme(record))
     return 0
 
 
