@@ -130,6 +130,8 @@ class Analysis:
     figures: Future[Figures]
     warnings: list[Notice] = field(default_factory=list)
     extra_inputs: list[dict] = field(default_factory=list)  # non-vector inputs (the raster)
+    # the digest-cache entries of the non-vector inputs, by path (`files.digest_entry`)
+    extra_digests: dict[str, dict] = field(default_factory=dict)
     faces: FaceTable | None = None  # the faces of every plan's areas (`pipeline.scenario`)
 
     @property
@@ -695,7 +697,8 @@ def analyse(config: Config, inputs: Inputs | None = None) -> Analysis:
     if config.landcover is not None:
         from pipeline import zonal  # rasterio and exactextract load only when needed
 
-        raster = zonal.inspect_raster(config.landcover)
+        raster = zonal.inspect_raster(config.landcover,
+                                      digests=load_digest_cache(config.output.processed))
     inputs = inputs if inputs is not None else read_inputs(config)
     analysis = analyse_frames(config, inputs.areas_by_plan, inputs.farmland, inputs.boundary,
                               warnings=inputs.warnings, infos=inputs.infos,
@@ -719,6 +722,10 @@ def with_landcover(analysis: Analysis, landcover) -> Analysis:
     return dataclasses.replace(
         analysis, areas=areas, figures=_then(analysis.figures, _add_landcover, landcover),
         extra_inputs=[*analysis.extra_inputs, landcover.input],
+        extra_digests={**analysis.extra_digests, **(
+            {str(analysis.config.landcover.path): landcover.digest_entry}
+            if analysis.config.landcover is not None and landcover.digest_entry is not None
+            else {})},
         warnings=[*analysis.warnings, *(Notice("landcover", m) for m in landcover.warnings)])
 
 

@@ -169,10 +169,12 @@ def cmd_validate(config: Config, args: argparse.Namespace) -> Outcome:
     for line in lines:
         print(line)
     if config.landcover is not None:
+        from pipeline.files import load_digest_cache
         from pipeline.landcover_text import describe_raster
         from pipeline.zonal import inspect_raster
 
-        print(describe_raster(inspect_raster(config.landcover, read_pixels=True)))
+        print(describe_raster(inspect_raster(config.landcover, read_pixels=True,
+                                             digests=load_digest_cache(config.output.processed))))
     print("Indata ser bra ut: inga fel hittades"
           + (f"; {fmt.number(len(warnings), 0)} varning{'ar' if len(warnings) > 1 else ''} "
              "ovan (samma som `opjord run` ger)." if warnings else "."))

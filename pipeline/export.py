@@ -594,8 +594,9 @@ def write_processed(analysis: Analysis, folder: Path, run: str | None = None) ->
     summary_text = json.dumps(build_summary(analysis, files, run=run), ensure_ascii=False,
                               indent=2) + "\n"
     (folder / SUMMARY).write_text(summary_text, encoding="utf-8", newline="\n")
-    write_digest_cache(folder, {str(i.source.path): i.digest.entry for i in
-                                analysis.infos.values() if i.digest.entry is not None})
+    write_digest_cache(folder, {**{str(i.source.path): i.digest.entry for i in
+                                   analysis.infos.values() if i.digest.entry is not None},
+                                **analysis.extra_digests})
     return [SUMMARY, AREAS_CSV, GPKG, QGIS_PROJECT, XLSX, SCENARIO]
 
 

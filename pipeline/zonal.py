@@ -41,7 +41,7 @@ from pipeline import ANALYSIS_CRS, fmt
 from pipeline.config import Config, LandcoverConfig
 from pipeline.errors import InputError, Problems
 from pipeline.indicators import M2_PER_HA, ratio
-from pipeline.read import crs_label, file_sha256
+from pipeline.read import BackgroundDigest, crs_label
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,16 @@ class RasterInfo:
     nodata: float | None  # the nodata value used: the config's if given, else the file's
     file_nodata: float | None
     size_bytes: int
-    sha256: str
+    digest: BackgroundDigest  # the file's sha256, from the digest cache or hashed meanwhile
 
     @property
     def path(self) -> Path:
         return self.config.path
+
+    @property
+    def sha256(self) -> str:
+        """The file's sha256 (waits for the hash when it is still running)."""
+        return self.digest.result()[0]
 
     @property
     def pixel_area(self) -> float:
@@ -169,15 +174,22 @@ def read_every_block(ds: rasterio.DatasetReader, path: Path) -> int:
     return n
 
 
-def inspect_raster(lc: LandcoverConfig, *, read_pixels: bool = False) -> RasterInfo:
+def inspect_raster(lc: LandcoverConfig, *, read_pixels: bool = False,
+                   digests: dict[str, dict] | None = None) -> RasterInfo:
     """Open the raster and check it (readable, CRS, grid, nodata); raise InputError listing
     every problem. Reads metadata only, unless `read_pixels`: then every block is read once
-    too, to find damage anywhere in the file (`opjord validate`)."""
+    too, to find damage anywhere in the file (`opjord validate`).
+
+    The file's sha256 comes from `digests` (`files.load_digest_cache`) when the file is
+    unchanged since it was hashed; otherwise it is hashed in a background thread while
+    the zonal statistics run (a national NMD GeoTIFF is ~3 GB).
+    """
     with rasterio.Env(**READ_OPTIONS):  # GDAL's drivers take some options when opening
-        return _inspect_raster(lc, read_pixels)
+        return _inspect_raster(lc, read_pixels, digests)
 
 
-def _inspect_raster(lc: LandcoverConfig, read_pixels: bool) -> RasterInfo:
+def _inspect_raster(lc: LandcoverConfig, read_pixels: bool,
+                    digests: dict[str, dict] | None) -> RasterInfo:
     problems = Problems()
     where = f"{lc.path}"
     try:
@@ -252,7 +264,7 @@ def _inspect_raster(lc: LandcoverConfig, read_pixels: bool) -> RasterInfo:
                           source_crs=source_crs, crs=crs, crs_wkt=crs_wkt,
                           nodata=None if nodata is None else float(nodata),
                           file_nodata=ds.nodata, size_bytes=lc.path.stat().st_size,
-                          sha256=file_sha256(lc.path))
+                          digest=BackgroundDigest(lc.path, digests))
     if not CRS.from_user_input(crs_wkt).is_projected:
         log.warning("%s: rastrets koordinatsystem %s är inte projicerat; pixelandelarna mäts i "
                     "grader, vilket bara är ungefärligt för stora polygoner.", lc.path, crs)
@@ -387,6 +399,7 @@ class Landcover:
     comparisons: dict[str, dict]
     input: dict  # the raster's entry in summary.json `inputs`
     warnings: tuple[str, ...]  # Swedish, for the log and summary.json
+    digest_entry: dict | None = None  # the raster's entry for the digest cache (`files`)
 
 
 def _figures(z: ZonalFigures, i: int, exclude_nodata: bool) -> dict:
@@ -436,7 +449,8 @@ def landcover_figures(areas: gpd.GeoDataFrame, footprints: gpd.GeoDataFrame, con
                                 else 100.0 * (share_p - share_b)),
         }
     return Landcover(area_columns=area_columns, plans=plans, comparisons=comparisons,
-                     input=info.as_input(config.root), warnings=tuple(_warnings(info, z, n)))
+                     input=info.as_input(config.root), warnings=tuple(_warnings(info, z, n)),
+                     digest_entry=info.digest.entry)
 
 
 def _check_overlap(info: RasterInfo, area_geoms: np.ndarray) -> None:

@@ -228,3 +228,50 @@ def test_digest_cache_ignores_a_file_that_is_not_opjords(tmp_path):
     (tmp_path / DIGEST_CACHE).write_text("not json", encoding="utf-8")
     assert load_digest_cache(tmp_path) == {}
     assert load_digest_cache(tmp_path / "missing") == {}
+
+
+def test_a_rerun_hashes_no_unchanged_input_and_records_the_real_sha256(tmp_path,
+                                                                         monkeypatch):
+    """The demo project (vector layers and the NMD raster) run twice: the second run reads
+    no input to hash it, its summary.json has every file's real sha256, and an input
+    touched since is hashed again."""
+    import hashlib
+    import json
+    import shutil
+
+    from pipeline import read
+    from pipeline.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "data/raw/demo", tmp_path / "data/raw/demo")
+    shutil.copy(root / "opjord.toml", tmp_path / "opjord.toml")
+    for f in (tmp_path / "data/raw/demo").iterdir():
+        _aged(f)  # older than RACY_NS: the first run's digests may be cached
+    cfg = str(tmp_path / "opjord.toml")
+    assert main(["analyse", "--config", cfg, "-q"]) == 0
+    cache = json.loads((tmp_path / "data/processed" / files.DIGEST_CACHE).read_text())
+    assert len(cache["sources"]) == 5  # boundary, blocks, two plans, the raster
+
+    hashed: list[Path] = []
+
+    def counting(real):
+        def hash_and_count(paths):
+            paths = list(paths)
+            hashed.extend(paths)
+            return real(paths)
+        return hash_and_count
+
+    for module in (read, files):  # every way a file is hashed
+        for name in ("sha256_parts", "sha256_files"):
+            monkeypatch.setattr(module, name, counting(getattr(module, name)))
+    assert main(["analyse", "--config", cfg, "-q"]) == 0
+    assert hashed == []
+    summary = json.loads((tmp_path / "data/processed/summary.json").read_text())
+    for entry in summary["inputs"]:
+        path = tmp_path / entry["path"]
+        assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest(), path
+
+    raster = tmp_path / "data/raw/demo/nmd.tif"
+    _aged(raster, seconds=5)  # a new modification time, same bytes
+    assert main(["analyse", "--config", cfg, "-q"]) == 0
+    assert hashed == [raster]
