@@ -722,10 +722,7 @@ def with_landcover(analysis: Analysis, landcover) -> Analysis:
     return dataclasses.replace(
         analysis, areas=areas, figures=_then(analysis.figures, _add_landcover, landcover),
         extra_inputs=[*analysis.extra_inputs, landcover.input],
-        extra_digests={**analysis.extra_digests, **(
-            {str(analysis.config.landcover.path): landcover.digest_entry}
-            if analysis.config.landcover is not None and landcover.digest_entry is not None
-            else {})},
+        extra_digests={**analysis.extra_digests, **landcover.digests},
         warnings=[*analysis.warnings, *(Notice("landcover", m) for m in landcover.warnings)])
 
 

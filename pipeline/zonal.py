@@ -28,7 +28,7 @@ import re
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -399,7 +399,8 @@ class Landcover:
     comparisons: dict[str, dict]
     input: dict  # the raster's entry in summary.json `inputs`
     warnings: tuple[str, ...]  # Swedish, for the log and summary.json
-    digest_entry: dict | None = None  # the raster's entry for the digest cache (`files`)
+    # the raster's digest-cache entry by path (`files.digest_entry`; none when too recent)
+    digests: dict[str, dict] = field(default_factory=dict)
 
 
 def _figures(z: ZonalFigures, i: int, exclude_nodata: bool) -> dict:
@@ -450,7 +451,7 @@ def landcover_figures(areas: gpd.GeoDataFrame, footprints: gpd.GeoDataFrame, con
         }
     return Landcover(area_columns=area_columns, plans=plans, comparisons=comparisons,
                      input=info.as_input(config.root), warnings=tuple(_warnings(info, z, n)),
-                     digest_entry=info.digest.entry)
+                     digests={str(info.path): info.digest.entry} if info.digest.entry else {})
 
 
 def _check_overlap(info: RasterInfo, area_geoms: np.ndarray) -> None:
